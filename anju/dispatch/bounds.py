@@ -1,0 +1,554 @@
+"""How good could dispatch be? A lower and an upper bound on the best mean response.
+
+The quantity is the mean over requests of (technician arrival − submission) under the
+simulator's rules (``simulate.py``): one technician per job, no pre-emption, a technician starts
+travelling to a job only while on shift, from where their previous job was (or from home at the
+start of a shift), and works the job's *actual* minutes (``trace.work``). The offline optimum
+knows every arrival and every duration in advance.
+
+Lower bound (``lower_bound``), valid for every schedule, hence ≤ the offline optimum ≤ every
+online policy. For any schedule, response_j = (start of travel_j − release_j) + travel_j, and
+
+    Σ response ≥ LP_wait + AP_travel
+
+where both terms are minimised separately (a minimum of a sum is at least the sum of minima):
+
+* **LP_wait**: the time-indexed LP relaxation (Dyer & Wolsey; Sousa & Wolsey) of the start
+  times. Technicians with the same skills, zones and *shift instance* are merged into one
+  resource of that many units (their schedules are interchangeable). x[j,g,s] = share of job j
+  starting travel with group g in slot s (slots of ``delta`` minutes, starts rounded *down*); a
+  start is allowed only in slots that overlap the group's shift and not before the release. A job
+  occupies its group for floor((τ_j + p_j)/Δ) slots from its start slot, where τ_j is a *lower
+  bound* on its travel (from the nearest place a technician could come from: another job of the
+  same pool or a yard) and p_j its actual work. If job A precedes B on one technician, B's start
+  slot ≥ A's start slot + floor(d_A/Δ) (floor(a+b) ≥ floor a + floor b), so any real schedule's
+  rounded starts satisfy "jobs running in slot t ≤ units of the group" for every t — also after
+  the shift ends (overtime), since the rows hold at all times. The objective counts the wait
+  max(sΔ, r_j) − r_j ≤ the real wait. Starts are indexed only up to ``horizon`` minutes after the
+  release; a job starting later takes one "late" variable costing ``horizon`` (a lower bound on
+  its wait) and no capacity, which only relaxes further.
+* **AP_travel**: every served job is reached from exactly one origin: the previous job of the
+  same technician (each job is the origin of at most one next trip) or the technician's yard at
+  the start of a shift (one per technician-shift). A min-cost assignment of jobs to distinct
+  origins (SciPy's ``linear_sum_assignment``) is therefore ≤ the total travel of any schedule.
+  It is at least Σ_j τ_j.
+
+The problem splits exactly into independent *pools* (connected components of "technician may
+serve job": skills and zones, never time), so the bound is the sum over pools; each pool is one
+LP over its whole time span — nothing is split by time (a split by time would have to account
+for work and positions carried over the cut; we do not need it at this size).
+
+Upper bound (``upper_bound``): a feasible schedule found offline, knowing all arrivals and
+durations: the best of several full simulations that use the *actual* durations, followed by a
+time-limited local search (moving or swapping jobs between technician-shifts and within one),
+each candidate evaluated by replaying the technicians' sequences with the simulator's rules.
+It is ≥ the offline optimum and, since it starts from the best online schedule, ≤ every online
+policy measured.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment, linprog
+
+from anju.dispatch.engine import Engine, Job
+from anju.dispatch.simulate import Member, Roster, Simulation
+from anju.dispatch.traces import Trace
+
+
+@dataclass
+class Bound:
+    mean: float  # minutes
+    total: float
+    jobs: int
+    parts: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _may(member: Member, job: Job) -> bool:
+    return (not job.skill or job.skill in member.skills) and (
+        member.zones is None or job.zone is None or job.zone in member.zones
+    )
+
+
+def pools(trace: Trace, roster: Roster) -> list[tuple[list[Job], list[Member]]]:
+    """Independent sub-problems: connected components of the job–technician feasibility graph
+    (jobs nobody may ever serve form pools without technicians)."""
+    parent: dict = {}
+
+    def find(a):
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+
+    keys: dict[tuple, list[Job]] = defaultdict(list)
+    for job in trace.jobs:
+        keys[(job.skill, job.zone)].append(job)
+    for key, jobs in keys.items():
+        find(("k", key))
+        for m in roster.members:
+            if _may(m, jobs[0]):
+                union(("k", key), ("m", m.id))
+    groups: dict = defaultdict(lambda: ([], []))
+    for key, jobs in keys.items():
+        groups[find(("k", key))][0].extend(jobs)
+    for m in roster.members:
+        root = find(("m", m.id))
+        if root in groups:
+            groups[root][1].append(m)
+    return [(sorted(j, key=lambda x: (x.released, x.id)), ms) for j, ms in groups.values()]
+
+
+def travel_lower_bounds(
+    jobs: Sequence[Job], members: Sequence[Member], engine: Engine
+) -> np.ndarray:
+    """Per job, the shortest trip that could lead to it: from another job of the pool or from
+    the yard of a technician who may serve it."""
+    n = len(jobs)
+    xy = np.array([(j.x, j.y) for j in jobs]).reshape(n, 2)
+    best = np.full(n, np.inf)
+    if n > 1:
+        # Nearest other job, in blocks to bound memory.
+        for lo in range(0, n, 2048):
+            d = np.hypot(
+                xy[lo : lo + 2048, None, 0] - xy[None, :, 0],
+                xy[lo : lo + 2048, None, 1] - xy[None, :, 1],
+            )
+            idx = np.arange(lo, min(n, lo + 2048))
+            d[idx - lo, idx] = np.inf
+            best[lo : lo + 2048] = d.min(axis=1)
+    for m in members:
+        d = np.hypot(xy[:, 0] - m.home[0], xy[:, 1] - m.home[1])
+        ok = np.array([_may(m, j) for j in jobs])
+        best = np.where(ok, np.minimum(best, d), best)
+    return engine.min_travel + best / engine.speed
+
+
+def assignment_travel(jobs: Sequence[Job], members: Sequence[Member], engine: Engine) -> float:
+    """Minimum total travel when every job has its own origin: another job of the pool (each at
+    most once) or a technician-shift's yard (each at most once)."""
+    n = len(jobs)
+    if n == 0:
+        return 0.0
+    xy = np.array([(j.x, j.y) for j in jobs]).reshape(n, 2)
+    starts = []
+    for m in members:
+        ok = np.array([_may(m, j) for j in jobs])
+        for _ in m.shifts:
+            starts.append((m.home, ok))
+    cols = n + len(starts)
+    cost = np.empty((n, cols))
+    cost[:, :n] = (
+        engine.min_travel
+        + np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]) / engine.speed
+    )
+    np.fill_diagonal(cost[:, :n], 1e9)
+    for c, ((hx, hy), ok) in enumerate(starts):
+        col = engine.min_travel + np.hypot(xy[:, 0] - hx, xy[:, 1] - hy) / engine.speed
+        cost[:, n + c] = np.where(ok, col, 1e9)
+    rows, cols_ = linear_sum_assignment(cost)
+    total = float(cost[rows, cols_].sum())
+    if total >= 1e9:  # some job has no origin at all (no technician ever): use per-job bounds
+        return float(travel_lower_bounds(jobs, members, engine).sum())
+    return total
+
+
+@dataclass
+class _Group:
+    members: int
+    start: float
+    end: float
+    skills: frozenset
+    zones: frozenset | None
+    home: tuple[float, float]
+
+
+def wait_lp(
+    jobs: Sequence[Job],
+    members: Sequence[Member],
+    work: dict[int, float],
+    travel_lb: np.ndarray,
+    *,
+    delta: float = 5.0,
+    horizon: float = 180.0,
+) -> tuple[float, dict]:
+    """The time-indexed LP relaxation of the waits (start of travel − release) of one pool."""
+    if not jobs:
+        return 0.0, {"vars": 0, "rows": 0}
+    groups: dict[tuple, _Group] = {}
+    for m in members:
+        for a, b in m.shifts:
+            key = (m.skills, m.zones, a, b)
+            g = groups.get(key)
+            if g is None:
+                groups[key] = _Group(1, a, b, m.skills, m.zones, m.home)
+            else:
+                g.members += 1
+    glist = sorted(groups.values(), key=lambda g: (g.start, g.end, sorted(g.skills)))
+    # Variables: for each job, (group, slot) pairs; then one late variable per job.
+    col_job: list[int] = []
+    col_group: list[int] = []
+    col_slot: list[int] = []
+    col_cost: list[float] = []
+    occ = []
+    for ji, job in enumerate(jobs):
+        d = travel_lb[ji] + work[job.id]
+        occ.append(int(math.floor(d / delta + 1e-9)))
+        r = job.released
+        first = math.floor(r / delta)
+        last = math.floor((r + horizon) / delta)
+        for gi, g in enumerate(glist):
+            if g.end <= r or g.start > r + horizon:
+                continue
+            probe = Member(0, g.skills, g.zones, g.home, ())
+            if not _may(probe, job):
+                continue
+            # Slots s whose interval [sΔ, (s+1)Δ) meets [max(r, a), min(b, r + horizon)).
+            lo = max(first, math.floor(g.start / delta))
+            hi = min(last, math.ceil(g.end / delta) - 1)
+            for s in range(lo, hi + 1):
+                col_job.append(ji)
+                col_group.append(gi)
+                col_slot.append(s)
+                col_cost.append(max(s * delta, r) - r)
+    n_x = len(col_job)
+    n = len(jobs)
+    # Late variables.
+    costs = np.concatenate([np.array(col_cost), np.full(n, horizon)])
+    # Equality rows: each job once.
+    eq_rows = np.concatenate([np.array(col_job, dtype=np.int64), np.arange(n)])
+    eq_cols = np.arange(n_x + n)
+    A_eq = sparse.csr_matrix((np.ones(n_x + n), (eq_rows, eq_cols)), shape=(n, n_x + n))
+    b_eq = np.ones(n)
+    # Capacity rows per (group, slot): jobs running in the slot ≤ group members.
+    row_index: dict[tuple[int, int], int] = {}
+    r_idx, c_idx = [], []
+    for c in range(n_x):
+        k = occ[col_job[c]]
+        g, s = col_group[c], col_slot[c]
+        for t in range(s, s + k):
+            key = (g, t)
+            ri = row_index.get(key)
+            if ri is None:
+                ri = row_index[key] = len(row_index)
+            r_idx.append(ri)
+            c_idx.append(c)
+    n_rows = len(row_index)
+    if n_rows:
+        A_ub = sparse.csr_matrix(
+            (np.ones(len(r_idx)), (np.array(r_idx), np.array(c_idx))), shape=(n_rows, n_x + n)
+        )
+        b_ub = np.empty(n_rows)
+        for (g, _t), ri in row_index.items():
+            b_ub[ri] = glist[g].members
+        # Rows that can never bind (fewer candidate jobs than units) are dropped.
+        nnz = np.diff(A_ub.indptr)
+        keep = nnz > b_ub
+        A_ub, b_ub = A_ub[keep], b_ub[keep]
+    else:
+        A_ub, b_ub = None, None
+    res = linprog(
+        costs,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=b_eq,
+        bounds=(0, None),
+        method="highs",
+    )
+    if res.status != 0:
+        raise RuntimeError(f"lower-bound LP failed: {res.message}")
+    late = float(res.x[n_x:].sum())
+    return float(res.fun), {
+        "vars": n_x + n,
+        "rows": (0 if A_ub is None else A_ub.shape[0]) + n,
+        "late_jobs": late,
+        "groups": len(glist),
+    }
+
+
+def lower_bound(
+    trace: Trace,
+    roster: Roster,
+    engine: Engine,
+    *,
+    delta: float = 5.0,
+    horizon: float = 180.0,
+    travel: str = "assignment",
+) -> Bound:
+    """The lower bound on the mean response (see the module's docstring)."""
+    started = time.perf_counter()
+    total_wait = 0.0
+    total_travel = 0.0
+    nearest_travel = 0.0
+    info = {"pools": 0, "vars": 0, "rows": 0, "late_jobs": 0.0, "unservable": 0}
+    for jobs, members in pools(trace, roster):
+        if not members:
+            # Nobody may ever serve these: any schedule leaves them unserved; count nothing.
+            info["unservable"] += len(jobs)
+            continue
+        tlb = travel_lower_bounds(jobs, members, engine)
+        wait, lp = wait_lp(jobs, members, trace.work, tlb, delta=delta, horizon=horizon)
+        total_wait += wait
+        nearest_travel += float(tlb.sum())
+        if travel == "assignment":
+            total_travel += max(float(tlb.sum()), assignment_travel(jobs, members, engine))
+        else:
+            total_travel += float(tlb.sum())
+        info["pools"] += 1
+        info["vars"] += lp["vars"]
+        info["rows"] += lp["rows"]
+        info["late_jobs"] += lp["late_jobs"]
+    n = len(trace.jobs) - info["unservable"]
+    total = total_wait + total_travel
+    info.update(
+        wait_mean=total_wait / n if n else 0.0,
+        travel_mean=total_travel / n if n else 0.0,
+        nearest_travel_mean=nearest_travel / n if n else 0.0,
+        delta=delta,
+        horizon=horizon,
+    )
+    return Bound(total / n if n else 0.0, total, n, info, time.perf_counter() - started)
+
+
+# --- upper bound ---------------------------------------------------------------------------------
+@dataclass
+class Schedule:
+    """Technician-shift sequences: (member id, shift index) -> job ids in order."""
+
+    routes: dict[tuple[int, int], list[int]]
+
+
+def evaluate(
+    trace: Trace, roster: Roster, engine: Engine, routes: dict[tuple[int, int], list[int]]
+) -> tuple[float, dict[int, float]] | None:
+    """Replay sequences with the simulator's rules; None if a rule is broken (a job off its
+    technician's skills/zones, a start after the shift, a job twice or missing)."""
+    by_id = {j.id: j for j in trace.jobs}
+    members = {m.id: m for m in roster.members}
+    responses: dict[int, float] = {}
+    for (mid, si), seq in routes.items():
+        resp = _route(by_id, members[mid], si, seq, trace.work, engine)
+        if resp is None:
+            return None
+        for jid, r in resp:
+            if jid in responses:
+                return None
+            responses[jid] = r
+    if len(responses) != len(trace.jobs):
+        return None
+    return sum(responses.values()), responses
+
+
+def _next_start(member: Member, si: int) -> float:
+    """When the member's next shift starts (a route must be finished by then)."""
+    a = member.shifts[si][0]
+    later = [s for s, _e in member.shifts if s > a]
+    return min(later) if later else math.inf
+
+
+def _route(by_id, member: Member, si: int, seq, work, engine: Engine):
+    a, b = member.shifts[si]
+    limit = _next_start(member, si)
+    t = a
+    x, y = member.home
+    out = []
+    for jid in seq:
+        job = by_id[jid]
+        if not _may(member, job):
+            return None
+        depart = max(t, job.released)
+        if depart >= b:
+            return None
+        arrive = depart + engine.travel(x, y, job.x, job.y)
+        out.append((jid, arrive - job.released))
+        t = arrive + work[jid]
+        x, y = job.x, job.y
+    if seq and t > limit:
+        return None  # would still be working when the next shift starts
+    return out
+
+
+def _route_cost(by_id, member, si, seq, work, engine) -> float:
+    """Sum of responses of a route, or inf if it breaks a rule."""
+    a, b = member.shifts[si]
+    t = a
+    x, y = member.home
+    total = 0.0
+    limit = _next_start(member, si)
+    for jid in seq:
+        job = by_id[jid]
+        if not _may(member, job):
+            return math.inf
+        depart = t if t > job.released else job.released
+        if depart >= b:
+            return math.inf
+        arrive = depart + engine.min_travel + math.hypot(job.x - x, job.y - y) / engine.speed
+        total += arrive - job.released
+        t = arrive + work[jid]
+        x, y = job.x, job.y
+    if seq and t > limit:
+        return math.inf
+    return total
+
+
+def schedule_from_result(result, roster: Roster) -> dict[tuple[int, int], list[int]]:
+    """Technician-shift sequences of a simulated run (``record=True``)."""
+    members = {m.id: m for m in roster.members}
+    routes: dict[tuple[int, int], list[int]] = {}
+    for mid, seq in result.schedule.items():
+        shifts = members[mid].shifts
+        for jid, start in seq:
+            si = next(i for i, (a, b) in enumerate(shifts) if a <= start < b)
+            routes.setdefault((mid, si), []).append(jid)
+    return routes
+
+
+def upper_bound(
+    trace: Trace,
+    roster: Roster,
+    engine: Engine,
+    *,
+    seed: int = 0,
+    time_limit: float = 30.0,
+    starts: Sequence[dict[tuple[int, int], list[int]]] = (),
+) -> Bound:
+    """A feasible offline schedule: the best of ``starts`` (e.g. the online policies' schedules)
+    and of a clairvoyant simulation (the engine dispatching with the actual durations), improved
+    by local search for ``time_limit`` seconds."""
+    started = time.perf_counter()
+    candidates = list(starts)
+    clair = _clairvoyant(trace, roster, engine, seed)
+    candidates.append(schedule_from_result(clair, roster))
+    best_routes, best_total = None, math.inf
+    for routes in candidates:
+        ev = evaluate(trace, roster, engine, routes)
+        if ev is not None and ev[0] < best_total:
+            best_routes, best_total = routes, ev[0]
+    if best_routes is None:
+        raise RuntimeError("no feasible starting schedule for the upper bound")
+    start_total = best_total
+    routes = {k: list(v) for k, v in best_routes.items()}
+    routes, best_total, moves = _local_search(
+        trace, roster, engine, routes, best_total, seed, started + time_limit
+    )
+    check = evaluate(trace, roster, engine, routes)
+    assert check is not None and abs(check[0] - best_total) < 1e-6 * max(1.0, best_total)
+    n = len(trace.jobs)
+    return Bound(
+        best_total / n,
+        best_total,
+        n,
+        {"start_mean": start_total / n, "moves": moves, "routes": routes},
+        time.perf_counter() - started,
+    )
+
+
+def _clairvoyant(trace: Trace, roster: Roster, engine: Engine, seed: int):
+    """Anju's policy told the actual durations (an offline advantage)."""
+    jobs = [
+        Job(j.id, j.skill, j.x, j.y, j.released, j.priority, j.due, trace.work[j.id], j.zone)
+        for j in trace.jobs
+    ]
+    told = Trace(trace.name, jobs, trace.work, trace.category, trace.zone_names, trace.info)
+    sim = Simulation(
+        told,
+        roster,
+        "anju",
+        engine=Engine(speed_kmh=engine.speed * 60, min_travel=engine.min_travel),
+        seed=seed,
+        record=True,
+    )
+    return sim.run()
+
+
+def _local_search(trace, roster, engine, routes, total, seed, deadline):
+    """Relocate and swap jobs between technician-shift routes of the same pool while the
+    total response falls."""
+    rng = random.Random(f"ub-{seed}")
+    by_id = {j.id: j for j in trace.jobs}
+    members = {m.id: m for m in roster.members}
+    work = trace.work
+    keys = sorted(routes)
+    cost = {k: _route_cost(by_id, members[k[0]], k[1], routes[k], work, engine) for k in keys}
+    # Routes that could take a job: same pool and overlapping the job's feasible times.
+    where = {jid: k for k, seq in routes.items() for jid in seq}
+    by_skill_zone: dict[tuple, list] = defaultdict(list)
+    for mid, m in members.items():
+        for si, (a, b) in enumerate(m.shifts):
+            by_skill_zone[(m.skills, m.zones)].append(((mid, si), a, b))
+    for k in list(by_skill_zone):
+        by_skill_zone[k].sort(key=lambda x: x[1])
+    job_ids = [j.id for j in trace.jobs]
+    moves = 0
+    tries = 0
+    while time.perf_counter() < deadline and job_ids:
+        tries += 1
+        jid = job_ids[rng.randrange(len(job_ids))]
+        job = by_id[jid]
+        src = where[jid]
+        # Candidate route: a shift of a member who may serve the job, on shift within 4 h.
+        options = [
+            key
+            for (sk, zs), lst in by_skill_zone.items()
+            if (not job.skill or job.skill in sk) and (zs is None or job.zone in zs)
+            for key, a, b in lst
+            if a <= job.released + 240 and b > job.released
+        ]
+        if not options:
+            continue
+        dst = options[rng.randrange(len(options))]
+        src_seq = routes[src]
+        i = src_seq.index(jid)
+        new_src = src_seq[:i] + src_seq[i + 1 :]
+        if dst == src:
+            base_seq = new_src
+        else:
+            base_seq = routes.setdefault(dst, [])
+            if dst not in cost:
+                cost[dst] = 0.0
+        # Try the positions around where the job's release falls in the destination.
+        pos_candidates = _positions(base_seq, by_id, job.released)
+        m_src, m_dst = members[src[0]], members[dst[0]]
+        c_src_new = _route_cost(by_id, m_src, src[1], new_src, work, engine) if dst != src else 0.0
+        best_delta, best_seq = 0.0, None
+        for p in pos_candidates:
+            cand = base_seq[:p] + [jid] + base_seq[p:]
+            c_dst = _route_cost(by_id, m_dst, dst[1], cand, work, engine)
+            delta = c_dst - cost[src] if dst == src else c_dst + c_src_new - cost[src] - cost[dst]
+            if delta < best_delta - 1e-9:
+                best_delta, best_seq = delta, cand
+        if best_seq is not None:
+            if dst != src:
+                routes[src] = new_src
+                cost[src] = c_src_new
+            routes[dst] = best_seq
+            cost[dst] = _route_cost(by_id, m_dst, dst[1], best_seq, work, engine)
+            where[jid] = dst
+            total += best_delta
+            moves += 1
+    routes = {k: v for k, v in routes.items() if v}
+    total = sum(cost[k] for k in routes)
+    return routes, total, moves
+
+
+def _positions(seq, by_id, released, spread: int = 3) -> list[int]:
+    """Insertion positions near where jobs released at ``released`` sit in ``seq``."""
+    lo = 0
+    while lo < len(seq) and by_id[seq[lo]].released <= released:
+        lo += 1
+    return sorted({max(0, min(len(seq), lo + d)) for d in range(-spread, spread + 1)})

@@ -1,0 +1,595 @@
+"""Telemetry ingestion, shared by ``anju ingest mqtt`` and ``POST /api/v1/telemetry``.
+
+A message is one JSON object from one device::
+
+    {"token": "<device token>", "ts": 1732345678.25, "metrics": {"tilt_deg": 0.4, "load_kg": 320}}
+
+(``ts`` as seconds since the epoch or ISO 8601 with an offset; ``readings`` may carry a list of
+``{"ts", "metrics"}`` instead of one). Each message is checked in memory — the device exists
+and is enabled, the token matches its digest, the JSON is well formed and small, every value
+is a finite number, the time is neither in the future nor too old nor before the device's last
+accepted reading — and refused as a whole otherwise, counted per reason. Accepted readings are
+buffered and written by ``flush``: raw rows (COPY on PostgreSQL), hourly roll-ups (one upsert),
+the devices' latest values; then the rule engine's alarm events are applied.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from anju.facilities.choices import OPEN_ALARM_STATES, Rejection
+from anju.facilities.engine import Event, Rule, RuleEngine
+from anju.facilities.models import (
+    Alarm,
+    AlarmRule,
+    Device,
+    HourlyReading,
+    IngestRejection,
+    Reading,
+)
+
+logger = logging.getLogger("anju.facilities.ingest")
+
+MAX_PAYLOAD = 16 * 1024  # bytes per message
+MAX_METRICS = 64  # per reading
+MAX_READINGS = 100  # per message
+MAX_ABS = 1e12
+FUTURE_S = 300.0  # clocks may run a little ahead
+MAX_AGE_S = 7 * 86400.0  # older readings are refused (buffered gateways catch up within a week)
+METRIC = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+TOPIC = re.compile(r"^anju/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9_-]{1,48})/telemetry$")
+UNKNOWN_TTL = 60.0  # seconds an unknown device code is remembered as unknown
+RULES_TTL = 30.0  # seconds before rules and open alarms are re-read
+LOOKUPS_PER_S = 200  # database look-ups of device codes not seen before, per second
+MAX_BUFFER = 500_000  # readings kept while the database is unreachable
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, company_id: int | None = None):
+        self.reason = reason
+        self.company_id = company_id
+        super().__init__(reason)
+
+
+def _no_constants(name):  # json: NaN, Infinity, -Infinity are not numbers here
+    raise ValueError(name)
+
+
+def parse_ts(value) -> float:
+    if isinstance(value, bool):
+        raise Rejected(Rejection.MALFORMED)
+    if isinstance(value, int | float):
+        ts = float(value)
+        if ts > 1e11:  # milliseconds
+            ts /= 1000.0
+        if not math.isfinite(ts):
+            raise Rejected(Rejection.BAD_VALUE)
+        return ts
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise Rejected(Rejection.MALFORMED) from None
+        if moment.tzinfo is None:
+            raise Rejected(Rejection.MALFORMED)
+        return moment.timestamp()
+    raise Rejected(Rejection.MALFORMED)
+
+
+def parse_metrics(metrics) -> dict[str, float]:
+    if not isinstance(metrics, dict) or not metrics or len(metrics) > MAX_METRICS:
+        raise Rejected(Rejection.MALFORMED)
+    out = {}
+    for name, value in metrics.items():
+        if not isinstance(name, str) or not METRIC.match(name):
+            raise Rejected(Rejection.MALFORMED)
+        if isinstance(value, bool):
+            value = 1.0 if value else 0.0
+        elif isinstance(value, int | float):
+            value = float(value)
+        else:
+            raise Rejected(Rejection.BAD_VALUE)
+        if not math.isfinite(value) or abs(value) > MAX_ABS:
+            raise Rejected(Rejection.BAD_VALUE)
+        out[name] = value
+    return out
+
+
+def parse_message(payload: bytes | str | dict) -> tuple[str, list[tuple[float, dict[str, float]]]]:
+    """``(token, [(ts, metrics), …])`` or ``Rejected``. Numbers past what a float holds, NaN
+    and Infinity are refused; so is anything but the documented shape."""
+    if isinstance(payload, dict):
+        data = payload
+    else:
+        if len(payload) > MAX_PAYLOAD:
+            raise Rejected(Rejection.TOO_LARGE)
+        try:
+            data = json.loads(payload, parse_constant=_no_constants)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise Rejected(Rejection.MALFORMED) from None
+    if not isinstance(data, dict):
+        raise Rejected(Rejection.MALFORMED)
+    token = data.get("token", "")
+    if not isinstance(token, str) or len(token) > 128:
+        raise Rejected(Rejection.MALFORMED)
+    if "readings" in data:
+        items = data["readings"]
+        if not isinstance(items, list) or not items or len(items) > MAX_READINGS:
+            raise Rejected(Rejection.MALFORMED)
+    else:
+        items = [data]
+    readings = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise Rejected(Rejection.MALFORMED)
+        readings.append((parse_ts(item.get("ts")), parse_metrics(item.get("metrics"))))
+    return token, readings
+
+
+@dataclass(slots=True)
+class DeviceInfo:
+    id: int
+    company_id: int
+    community_code: str
+    digest: str
+    is_active: bool
+    last_ts: float
+    latest: dict
+    kind: str
+    community_id: int
+    rules: list[Rule] | None = None
+
+
+@dataclass
+class FlushResult:
+    readings: int = 0
+    messages: int = 0
+    events: list[Event] = field(default_factory=list)
+    alarms_raised: int = 0
+    alarms_cleared: int = 0
+
+
+class Ingester:
+    """Validates and buffers telemetry, writes it in batches and evaluates the rules.
+
+    Not thread-safe: one ingester per thread (the MQTT command feeds it from one loop)."""
+
+    def __init__(self, *, clock=time.time, on_events=None):
+        """``on_events(events)``: hand the alarm events to someone else (the MQTT loop's alarm
+        thread) instead of applying them inside ``flush``."""
+        self.clock = clock
+        self.on_events = on_events
+        self.devices: dict[str, DeviceInfo] = {}
+        self.by_id: dict[int, DeviceInfo] = {}
+        self.unknown: dict[str, float] = {}
+        self.companies: dict[str, tuple[int | None, float]] = {}  # community code → company
+        self.lookup_second, self.lookups = 0, 0
+        self.all_loaded = 0.0
+        self.rows: list[tuple[int, str, float, float]] = []
+        self.touched: dict[int, DeviceInfo] = {}
+        self.hourly: dict = {}  # roll-ups folded since they were last written
+        self.dirty: dict[int, DeviceInfo] = {}  # devices whose latest values wait to be written
+        self.pending_events: list[Event] = []
+        self.rejections: Counter = Counter()
+        self.rejected_total: Counter = Counter()
+        self.accepted_messages = 0
+        self.accepted_readings = 0
+        self.messages_in_buffer = 0
+        self._rules_loaded = 0.0
+        self._rules: list[AlarmRule] = []
+        self.engine = RuleEngine(self._rules_for)
+
+    # --- devices and rules ------------------------------------------------------------------
+    DEVICE_FIELDS = (
+        "id",
+        "code",
+        "company_id",
+        "community_id",
+        "community__code",
+        "token_digest",
+        "is_active",
+        "last_seen_at",
+        "latest",
+        "kind",
+    )
+
+    def _device(self, code: str) -> DeviceInfo | None:
+        info = self.devices.get(code)
+        if info is not None:
+            return info
+        now = self.clock()
+        if self.unknown.get(code, 0.0) > now:
+            return None
+        # A flood of made-up codes must not become a flood of queries: at most
+        # LOOKUPS_PER_S look-ups of codes not seen before; past that, one read of every
+        # device (at most every RULES_TTL seconds), which also serves a fleet coming online.
+        second = int(now)
+        if second != self.lookup_second:
+            self.lookup_second, self.lookups = second, 0
+        self.lookups += 1
+        if self.lookups > LOOKUPS_PER_S:
+            if now - self.all_loaded >= RULES_TTL:
+                self.all_loaded = now
+                for row in Device.objects.select_related("community").only(*self.DEVICE_FIELDS):
+                    if row.code not in self.devices:
+                        self._remember(row)
+                info = self.devices.get(code)
+                if info is None:
+                    self._forget(code, now)
+                return info
+            return None
+        row = (
+            Device.objects.filter(code=code)
+            .select_related("community")
+            .only(*self.DEVICE_FIELDS)
+            .first()
+        )
+        if row is None:
+            self._forget(code, now)
+            return None
+        return self._remember(row)
+
+    def _forget(self, code: str, now: float) -> None:
+        if len(self.unknown) > 100_000:
+            self.unknown.clear()
+        self.unknown[code] = now + UNKNOWN_TTL
+
+    def _remember(self, row) -> DeviceInfo:
+        info = DeviceInfo(
+            id=row.pk,
+            company_id=row.company_id,
+            community_code=row.community.code,
+            digest=row.token_digest,
+            is_active=row.is_active,
+            last_ts=row.last_seen_at.timestamp() if row.last_seen_at else 0.0,
+            latest=dict(row.latest or {}),
+            kind=row.kind,
+            community_id=row.community_id,
+        )
+        self.devices[row.code] = info
+        self.by_id[info.id] = info
+        return info
+
+    def _refresh_rules(self) -> None:
+        now = self.clock()
+        if now - self._rules_loaded < RULES_TTL and self._rules_loaded:
+            return
+        self._rules_loaded = now
+        self._rules = list(AlarmRule.objects.filter(is_active=True))
+        for info in self.devices.values():
+            info.rules = None
+        self.engine.open.clear()
+        self.engine.open.update(
+            Alarm.objects.filter(state__in=OPEN_ALARM_STATES).values_list("device_id", "rule_id")
+        )
+        # Devices disabled or re-keyed in the console: read them again.
+        fresh = {
+            d.code: (d.pk, d.token_digest, d.is_active)
+            for d in Device.objects.filter(code__in=list(self.devices)).only(
+                "id", "code", "token_digest", "is_active"
+            )
+        }
+        for code in list(self.devices):
+            info = self.devices[code]
+            if code not in fresh or fresh[code][0] != info.id:  # deleted, or a new device
+                self.by_id.pop(self.devices.pop(code).id, None)
+            else:
+                info.digest, info.is_active = fresh[code][1:]
+
+    def reload(self) -> None:
+        """Forget cached rules, alarms and devices (after the console changed them)."""
+        self._rules_loaded = 0.0
+        self.devices.clear()
+        self.by_id.clear()
+        self.unknown.clear()
+
+    def _rules_for(self, device_id: int) -> list[Rule]:
+        info = self.by_id.get(device_id)
+        if info is None:
+            return []
+        if info.rules is None:
+            info.rules = [
+                Rule.from_row(r)
+                for r in self._rules
+                if r.company_id == info.company_id
+                and (
+                    r.device_id == info.id
+                    or (
+                        r.device_id is None
+                        and (not r.device_kind or r.device_kind == info.kind)
+                        and (r.community_id is None or r.community_id == info.community_id)
+                    )
+                )
+            ]
+        return info.rules
+
+    # --- one message ------------------------------------------------------------------------
+    def _reject(self, reason: str, company_id: int | None = None) -> str:
+        self.rejections[(company_id, reason)] += 1
+        self.rejected_total[reason] += 1
+        return reason
+
+    def submit_topic(self, topic: str, payload: bytes) -> str | None:
+        """An MQTT message on ``anju/<community code>/<device code>/telemetry``."""
+        match = TOPIC.match(topic or "")
+        if match is None:
+            return self._reject(Rejection.BAD_TOPIC)
+        return self.submit(match.group(2), payload, community_code=match.group(1))
+
+    def submit(self, device_code: str, payload, *, community_code: str | None = None) -> str | None:
+        """Check one message and buffer its readings; returns the rejection reason or ``None``."""
+        info = self._device(device_code) if isinstance(device_code, str) else None
+        if info is None or (community_code is not None and community_code != info.community_code):
+            return self._reject(Rejection.UNKNOWN_DEVICE, self._company_of(community_code))
+        try:
+            token, readings = parse_message(payload)
+        except Rejected as exc:
+            return self._reject(exc.reason, info.company_id)
+        if not hmac.compare_digest(Device.hash_token(token), info.digest):
+            return self._reject(Rejection.BAD_TOKEN, info.company_id)
+        if not info.is_active:
+            return self._reject(Rejection.DISABLED, info.company_id)
+        now = self.clock()
+        last = info.last_ts
+        for ts, _metrics in readings:
+            if ts > now + FUTURE_S:
+                return self._reject(Rejection.FAR_FUTURE, info.company_id)
+            if ts < now - MAX_AGE_S:
+                return self._reject(Rejection.TOO_OLD, info.company_id)
+            if ts <= last:
+                return self._reject(Rejection.OUT_OF_ORDER, info.company_id)
+            last = ts
+        rows = self.rows
+        latest = info.latest
+        for ts, metrics in readings:
+            for name, value in metrics.items():
+                rows.append((info.id, name, ts, value))
+                latest[name] = [ts, value]
+            self.pending_events.append((info.id, ts, metrics))
+        info.last_ts = last
+        self.touched[device_code] = info
+        self.accepted_messages += 1
+        self.messages_in_buffer += 1
+        return None
+
+    def _company_of(self, community_code: str | None) -> int | None:
+        """Attribute an unknown device to a company when its topic names a community code that
+        only one company uses."""
+        if not community_code:
+            return None
+        cached = self.companies.get(community_code)
+        now = self.clock()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        from anju.estates.models import Community
+
+        ids = list(
+            Community.objects.filter(code=community_code).values_list("company_id", flat=True)[:2]
+        )
+        if len(self.companies) > 10_000:  # hostile topics: keep the memory bounded
+            self.companies.clear()
+        company_id = ids[0] if len(ids) == 1 else None
+        self.companies[community_code] = (company_id, now + UNKNOWN_TTL)
+        return company_id
+
+    @property
+    def buffered(self) -> int:
+        return len(self.rows)
+
+    # --- writing ----------------------------------------------------------------------------
+    def flush(self, *, rollups: bool = True) -> FlushResult:
+        """Write what is buffered and apply the alarm events. Safe to call when empty.
+
+        Raw readings are written on every flush. The hourly roll-ups and the devices' latest
+        values are folded in memory and written when ``rollups`` is true (the MQTT loop does
+        it every few seconds: one upsert row per series instead of one per reading)."""
+        result = FlushResult()
+        self._refresh_rules()
+        rows, self.rows = self.rows, []
+        touched, self.touched = self.touched, {}
+        pending, self.pending_events = self.pending_events, []
+        result.messages, self.messages_in_buffer = self.messages_in_buffer, 0
+        if rows or (rollups and self.hourly):
+            groups = fold_hourly(rows, dict(self.hourly) if rollups else {})
+            dirty = {**self.dirty, **{info.id: info for info in touched.values()}}
+            try:
+                with transaction.atomic():
+                    write_readings(rows)
+                    if rollups:
+                        write_hourly(groups)
+                        write_latest(dirty.values())
+            except DatabaseError:
+                # keep the batch for the next try (bounded: the oldest go first)
+                self.rows = (rows + self.rows)[-MAX_BUFFER:]
+                self.pending_events = (pending + self.pending_events)[-MAX_BUFFER:]
+                touched.update(self.touched)
+                self.touched = touched
+                self.messages_in_buffer += result.messages
+                raise
+            if rollups:
+                self.hourly, self.dirty = {}, {}
+            else:
+                for key, g in groups.items():
+                    merge_group(self.hourly, key, g)
+                self.dirty = dirty
+            result.readings = len(rows)
+            self.accepted_readings += len(rows)
+            evaluate = self.engine.evaluate
+            for device_id, ts, metrics in pending:
+                result.events.extend(evaluate(device_id, ts, metrics))
+        if self.on_events is not None:
+            if result.events:
+                self.on_events(result.events)
+        else:
+            for outcome in apply_events(result.events):
+                if outcome == "raised":
+                    result.alarms_raised += 1
+                elif outcome == "cleared":
+                    result.alarms_cleared += 1
+        self.write_rejections()
+        return result
+
+    def write_rejections(self) -> None:
+        if not self.rejections:
+            return
+        counts, self.rejections = self.rejections, Counter()
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        for (company_id, reason), n in counts.items():
+            with transaction.atomic():
+                updated = IngestRejection.objects.filter(
+                    company_id=company_id, reason=reason, hour=hour
+                ).update(count=F("count") + n)
+                if not updated:
+                    try:
+                        with transaction.atomic():
+                            IngestRejection.objects.create(
+                                company_id=company_id, reason=reason, hour=hour, count=n
+                            )
+                    except IntegrityError:  # created meanwhile by another ingester
+                        IngestRejection.objects.filter(
+                            company_id=company_id, reason=reason, hour=hour
+                        ).update(count=F("count") + n)
+
+
+def apply_events(events: list[Event]) -> list[str | None]:
+    """Carry out the rule engine's events in order; one failing event does not stop the rest."""
+    from anju.facilities import services
+
+    outcomes = []
+    for event in events:
+        try:
+            outcomes.append(services.alarm_apply(event))
+        except Exception:  # noqa: BLE001 - logged; the ingester must go on
+            logger.exception("alarm event %s failed", event)
+            outcomes.append(None)
+    return outcomes
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def write_readings(rows: list[tuple[int, str, float, float]]) -> None:
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) >= 50:
+            # COPY text written by hand: the readings of one message share their time, so it
+            # is formatted once (psycopg's write_row adapts every value on its own)
+            lines = []
+            last_ts, stamp = None, ""
+            for device_id, metric, ts, value in rows:
+                if ts != last_ts:
+                    last_ts, stamp = ts, _dt(ts).isoformat()
+                lines.append(f"{device_id}\t{metric}\t{stamp}\t{value!r}\n")
+            with cursor.cursor.copy(
+                f"COPY {table} (device_id, metric, ts, value) FROM STDIN"
+            ) as copy:
+                copy.write("".join(lines))
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} (device_id, metric, ts, value) VALUES (%s, %s, %s, %s)",
+                [(d, m, _dt(t), v) for d, m, t, v in rows],
+            )
+
+
+def fold_hourly(rows: list[tuple[int, str, float, float]], groups: dict) -> dict:
+    """Fold readings into hourly groups ``(device, metric, hour) → [count, sum, low, high,
+    last, last_ts]``."""
+    for device_id, metric, ts, value in rows:
+        key = (device_id, metric, ts - ts % 3600.0)
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [1, value, value, value, value, ts]
+        else:
+            g[0] += 1
+            g[1] += value
+            if value < g[2]:
+                g[2] = value
+            if value > g[3]:
+                g[3] = value
+            if ts >= g[5]:
+                g[4] = value
+                g[5] = ts
+    return groups
+
+
+def merge_group(groups: dict, key, g: list) -> None:
+    have = groups.get(key)
+    if have is None:
+        groups[key] = list(g)
+        return
+    have[0] += g[0]
+    have[1] += g[1]
+    have[2] = min(have[2], g[2])
+    have[3] = max(have[3], g[3])
+    if g[5] >= have[5]:
+        have[4], have[5] = g[4], g[5]
+
+
+def write_hourly(groups: dict) -> None:
+    """Add the groups to the hourly roll-ups with one upsert: counts and sums add up, the
+    extremes widen, and the last value is the one with the latest time."""
+    if not groups:
+        return
+    table = HourlyReading._meta.db_table
+    pg = connection.vendor == "postgresql"
+    least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
+    values = [
+        (d, m, _dt(h), g[0], g[1], g[2], g[3], g[4], _dt(g[5]))
+        for (d, m, h), g in sorted(groups.items())
+    ]
+    sql_head = (
+        f"INSERT INTO {table} AS t (device_id, metric, hour, count, total, low, high, last, "
+        "last_ts) VALUES "
+    )
+    sql_tail = (
+        " ON CONFLICT (device_id, metric, hour) DO UPDATE SET "
+        "count = t.count + excluded.count, total = t.total + excluded.total, "
+        f"low = {least}(t.low, excluded.low), high = {greatest}(t.high, excluded.high), "
+        "last = CASE WHEN excluded.last_ts >= t.last_ts THEN excluded.last ELSE t.last END, "
+        f"last_ts = {greatest}(t.last_ts, excluded.last_ts)"
+    )
+    chunk = 500 if pg else 100  # SQLite: at most 999 parameters per statement
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), chunk):
+            part = values[i : i + chunk]
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(sql_head + placeholders + sql_tail, [x for row in part for x in row])
+
+
+def write_latest(infos) -> None:
+    """The devices' latest values and last-seen time; never moves a device back in time."""
+    infos = list(infos)
+    if not infos:
+        return
+    table = Device._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            placeholders = ", ".join(["(%s, %s::timestamptz, %s::jsonb)"] * len(infos))
+            params = []
+            for info in infos:
+                params += [info.id, _dt(info.last_ts), json.dumps(info.latest)]
+            cursor.execute(
+                f"UPDATE {table} AS d SET last_seen_at = v.ts, latest = v.latest "
+                f"FROM (VALUES {placeholders}) AS v(id, ts, latest) "
+                "WHERE d.id = v.id AND (d.last_seen_at IS NULL OR d.last_seen_at <= v.ts)",
+                params,
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET last_seen_at = %s, latest = %s "
+                "WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at <= %s)",
+                [(_dt(i.last_ts), json.dumps(i.latest), i.id, _dt(i.last_ts)) for i in infos],
+            )

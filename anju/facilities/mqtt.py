@@ -1,0 +1,302 @@
+"""The MQTT side of ingestion (``anju ingest mqtt``): a paho-mqtt client subscribed with QoS 1 to
+``anju/+/+/telemetry`` feeding one ``Ingester``.
+
+- paho's network thread only appends ``(topic, payload)`` to a queue; the main loop checks,
+  buffers and flushes every ``flush_interval`` seconds or ``max_batch`` readings. When the
+  queue is long (the database is slow), the network thread waits, so TCP pushes back on the
+  broker instead of memory growing.
+- MQTT 5 with a large Receive Maximum, so the broker keeps many QoS 1 messages in flight to
+  us (with MQTT 3.1.1 Mosquitto allows 20, and a busy Python subscriber falls behind until the
+  broker's queue overflows and drops messages).
+- A persistent session (clean start off, session expiry one day, stable client id): QoS 1
+  messages published while the ingester is down wait in the broker.
+- Reconnects with exponential back-off (1 s doubling to 60 s), on start too.
+- SIGTERM/SIGINT: stop reading, flush what is buffered, disconnect.
+- Several ingesters share the load with ``--shared`` (MQTT shared subscription
+  ``$share/anju/…``); the alarm table's constraint keeps them from opening an alarm twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
+
+from django.db import DatabaseError, close_old_connections
+
+from anju.facilities.ingest import Ingester
+
+logger = logging.getLogger("anju.facilities.mqtt")
+
+TOPIC = "anju/+/+/telemetry"
+DEFAULT_URL = os.environ.get("ANJU_MQTT_URL", "mqtt://127.0.0.1:1883")
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux), in MB."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Broker:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> Broker:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"not an MQTT URL: {url}")
+        tls = parsed.scheme in ("mqtts", "ssl")
+        return cls(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or (8883 if tls else 1883),
+            username=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            tls=tls,
+        )
+
+
+RECEIVE_MAXIMUM = 10000  # unacknowledged QoS 1 messages the broker may send us at once
+
+
+def client_for(broker: Broker, client_id: str):
+    """An MQTT 5 client: its Receive Maximum lets the broker keep thousands of QoS 1 messages
+    in flight (MQTT 3.1.1 leaves it to the broker's default, 20 on Mosquitto, which stalls a
+    busy Python subscriber and makes the broker drop what its queue cannot hold)."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set()
+    client.reconnect_delay_set(min_delay=1, max_delay=60)
+    return client
+
+
+def connect_properties(*, persistent: bool):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    # a persistent session: QoS 1 messages wait in the broker for a day while we are away
+    props.SessionExpiryInterval = 86400 if persistent else 0
+    return props
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    flushes: int = 0
+    readings: int = 0
+    alarms_raised: int = 0
+    alarms_cleared: int = 0
+    db_errors: int = 0
+    connects: int = 0
+    rejected: Counter = field(default_factory=Counter)
+
+
+class MqttIngest:
+    """Runs until ``stop`` is set. ``on_flush(outcomes)`` is called after each batch of alarm
+    events is applied (on the alarm thread)."""
+
+    def __init__(
+        self,
+        *,
+        url: str = DEFAULT_URL,
+        client_id: str = "anju-ingest",
+        topic: str = TOPIC,
+        shared: bool = False,
+        flush_interval: float = 0.2,
+        max_batch: int = 20000,
+        max_queue: int = 100_000,
+        ingester: Ingester | None = None,
+        on_flush=None,
+        log_every: float = 60.0,
+        persistent: bool = True,
+        rollup_every: float = 5.0,
+        say=None,
+    ):
+        self.broker = Broker.from_url(url)
+        self.client_id = client_id
+        self.topic = f"$share/anju/{topic}" if shared else topic
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.events: deque = deque()
+        self.events_ready = threading.Event()
+        self.ingester = ingester or Ingester(on_events=self._queue_events)
+        self.on_flush = on_flush
+        self.log_every = log_every
+        self.say = say or logger.info
+        self.persistent = persistent
+        self.rollup_every = rollup_every
+        self.last_rollup = 0.0
+        self.queue: deque = deque()
+        self.wakeup = threading.Event()
+        self.connected = threading.Event()
+        self.stats = Stats()
+
+    # --- paho callbacks (network thread) ----------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:
+            self.say(f"MQTT connect refused: {reason_code}")
+            return
+        self.stats.connects += 1
+        client.subscribe(self.topic, qos=1)
+        self.connected.set()
+        self.say(
+            f"MQTT connected to {self.broker.host}:{self.broker.port}, subscribed {self.topic}"
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        self.connected.clear()
+        if reason_code != 0:
+            self.say(f"MQTT disconnected ({reason_code}); reconnecting with back-off")
+
+    def _on_message(self, client, userdata, message):
+        while len(self.queue) >= self.max_queue:  # let TCP push back on the broker
+            time.sleep(0.01)
+        self.queue.append((message.topic, message.payload))
+        self.wakeup.set()
+
+    # --- alarm thread -----------------------------------------------------------------------
+    def _queue_events(self, events) -> None:
+        self.events.append(events)
+        self.events_ready.set()
+
+    def _apply_loop(self, done: threading.Event) -> None:
+        """Alarms, their work orders and notifications, in order, on their own thread and
+        database connection, so that a burst of alarms never holds up storing telemetry."""
+        from django.db import connection
+
+        from anju.facilities.ingest import apply_events
+
+        try:
+            while not (done.is_set() and not self.events):
+                if not self.events:
+                    self.events_ready.wait(0.05)
+                    self.events_ready.clear()
+                    continue
+                outcomes = apply_events(self.events.popleft())
+                self.stats.alarms_raised += outcomes.count("raised")
+                self.stats.alarms_cleared += outcomes.count("cleared")
+                if self.on_flush is not None:
+                    self.on_flush(outcomes)
+        finally:
+            connection.close()
+
+    # --- main loop --------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> Stats:
+        client = client_for(self.broker, self.client_id)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=30,
+            clean_start=not self.persistent,
+            properties=connect_properties(persistent=self.persistent),
+        )
+        client.loop_start()
+        # Three threads share the GIL (network, ingest, alarms); the alarm thread makes many
+        # short database round trips and would wait 5 ms for the GIL after each of them.
+        sys.setswitchinterval(0.0005)
+        done = threading.Event()
+        alarm_thread = threading.Thread(
+            target=self._apply_loop, args=(done,), name="anju-alarms", daemon=True
+        )
+        alarm_thread.start()
+        last_flush = last_log = time.monotonic()
+        backoff = 0.5
+        try:
+            while not stop.is_set():
+                self._drain()
+                now = time.monotonic()
+                due = now - last_flush >= self.flush_interval
+                if (due and self.ingester.buffered) or self.ingester.buffered >= self.max_batch:
+                    if self._flush():
+                        backoff = 0.5
+                    else:
+                        time.sleep(backoff)
+                        backoff = min(backoff * 2, 30.0)
+                    last_flush = time.monotonic()
+                elif due:
+                    if self.ingester.hourly and now - self.last_rollup >= self.rollup_every:
+                        self._flush()
+                    self.ingester.write_rejections()
+                    last_flush = now
+                if now - last_log >= self.log_every:
+                    self._log()
+                    last_log = now
+                if not self.queue:
+                    self.wakeup.wait(self.flush_interval / 4)
+                    self.wakeup.clear()
+        finally:
+            client.unsubscribe(self.topic)
+            client.loop_stop()
+            self._drain()
+            self._flush(final=True)
+            done.set()  # the alarm thread finishes what is queued, then stops
+            alarm_thread.join(60)
+            client.disconnect()
+            self._log()
+        return self.stats
+
+    def _drain(self) -> None:
+        queue = self.queue
+        submit = self.ingester.submit_topic
+        rejected = self.stats.rejected
+        n = 0
+        while queue and n < self.max_batch:
+            topic, payload = queue.popleft()
+            reason = submit(topic, payload)
+            if reason:
+                rejected[reason] += 1
+            n += 1
+        self.stats.received += n
+
+    def _flush(self, *, final: bool = False) -> bool:
+        now = time.monotonic()
+        rollups = final or now - self.last_rollup >= self.rollup_every
+        try:
+            result = self.ingester.flush(rollups=rollups)
+        except DatabaseError:
+            self.stats.db_errors += 1
+            logger.exception("flush failed; retrying with back-off")
+            close_old_connections()
+            return False
+        self.stats.flushes += 1
+        if rollups:
+            self.last_rollup = now
+        self.stats.readings += result.readings
+        return True
+
+    def _log(self) -> None:
+        s = self.stats
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(s.rejected.items())) or "none"
+        self.say(
+            f"messages {s.received}, readings stored {s.readings}, alarms raised "
+            f"{s.alarms_raised} / cleared {s.alarms_cleared}, rejected: {rejected}; "
+            f"queue {len(self.queue)}, RSS {rss_mb():.0f} MB"
+        )

@@ -1,0 +1,3 @@
+"""Console sidebar entries of quality."""
+
+MENU: list = []

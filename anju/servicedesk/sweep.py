@@ -1,0 +1,308 @@
+"""The SLA sweep: every minute, escalate the requests whose next escalation step is due.
+
+Each request carries its escalation plan (absolute times computed at submission and on resume),
+so the sweep needs no calendar arithmetic: it reads the due rows through an index, works out
+which steps fire, and *claims* them with a conditional UPDATE on the step counter it read —
+``… WHERE id = X AND escalation_step = <read value>``. Of several sweepers running at once only
+one updates a given row, so each escalation is recorded and notified exactly once. On
+PostgreSQL a batch is claimed in one ``UPDATE … FROM unnest(…) RETURNING id`` statement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from anju.estates.models import Community, Staff
+from anju.notifications.models import Channel as NotifyChannel
+from anju.notifications.services import Message, insert_rows, notify
+from anju.servicedesk import messages
+from anju.servicedesk.choices import OPEN_STATES, EscalationTarget, EventKind, SlaClock
+from anju.servicedesk.models import RequestEvent, ServiceRequest
+
+User = get_user_model()
+
+
+@dataclass
+class Claim:
+    id: int
+    old_step: int
+    new_step: int
+    next_at: datetime | None
+    level: int
+    respond_breached: bool
+    resolve_breached: bool
+    fired: list[dict]
+
+
+def _plan_claims(rows, now: datetime) -> list[Claim]:
+    claims = []
+    for row in rows:
+        plan = row["escalation_plan"] or []
+        step = row["escalation_step"]
+        fired = []
+        while step < len(plan) and datetime.fromisoformat(plan[step]["at"]) <= now:
+            item = plan[step]
+            step += 1
+            if item["clock"] == SlaClock.RESPOND and row["responded_at"]:
+                continue
+            fired.append(item)
+        next_at = None
+        for item in plan[step:]:
+            if item["clock"] == SlaClock.RESPOND and row["responded_at"]:
+                continue
+            next_at = datetime.fromisoformat(item["at"])
+            break
+        level = row["escalation_level"] + sum(1 for f in fired if not f["warning"])
+        respond_breached = row["respond_breached"] or (
+            row["respond_by"] is not None
+            and row["responded_at"] is None
+            and row["respond_by"] <= now
+        )
+        resolve_breached = row["resolve_breached"] or (
+            row["resolve_by"] is not None and row["resolve_by"] <= now
+        )
+        claims.append(
+            Claim(
+                row["id"],
+                row["escalation_step"],
+                step,
+                next_at,
+                level,
+                respond_breached,
+                resolve_breached,
+                fired,
+            )
+        )
+    return claims
+
+
+def _claim_postgres(claims: list[Claim], now: datetime) -> dict[int, Claimed]:
+    sql = """
+        UPDATE servicedesk_servicerequest AS sr
+           SET escalation_step = v.new_step, next_escalation_at = v.next_at,
+               escalation_level = v.level, respond_breached = v.respond_breached,
+               resolve_breached = v.resolve_breached, updated_at = %s
+          FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::timestamptz[], %s::int[],
+                      %s::bool[], %s::bool[])
+               AS v(id, old_step, new_step, next_at, level, respond_breached, resolve_breached)
+         WHERE sr.id = v.id AND sr.escalation_step = v.old_step
+        RETURNING sr.id, sr.state, sr.number, sr.title, sr.respond_by, sr.company_id,
+                  sr.community_id, sr.department_id, sr.assignee_id
+    """
+    params = [
+        now,
+        [c.id for c in claims],
+        [c.old_step for c in claims],
+        [c.new_step for c in claims],
+        [c.next_at for c in claims],
+        [c.level for c in claims],
+        [c.respond_breached for c in claims],
+        [c.resolve_breached for c in claims],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # The rows as they are now (locked by this transaction until it commits): what the
+    # timeline and the messages need, without reading the requests again.
+    claimed = [Claimed(*row) for row in rows]
+    communities = Community.objects.in_bulk({r.community_id for r in claimed})
+    assignees = Staff.objects.select_related("user").in_bulk(
+        {r.assignee_id for r in claimed if r.assignee_id}
+    )
+    for request in claimed:
+        request.community = communities[request.community_id]
+        request.assignee = assignees.get(request.assignee_id)
+    return {r.id: r for r in claimed}
+
+
+@dataclass(eq=False)
+class Claimed:
+    """What telling people about a claimed request takes (the messages read these attributes
+    of a request), as the claim returned it: thousands of full model instances cost more
+    than the rest of a sweep."""
+
+    id: int
+    state: str
+    number: str | None
+    title: str
+    respond_by: datetime | None
+    company_id: int
+    community_id: int
+    department_id: int | None
+    assignee_id: int | None
+    community: Community | None = None
+    assignee: Staff | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+def _claim_rowwise(claims: list[Claim], now: datetime) -> dict:
+    won = set()
+    for c in claims:
+        updated = ServiceRequest.objects.filter(pk=c.id, escalation_step=c.old_step).update(
+            escalation_step=c.new_step,
+            next_escalation_at=c.next_at,
+            escalation_level=c.level,
+            respond_breached=c.respond_breached,
+            resolve_breached=c.resolve_breached,
+            updated_at=now,
+        )
+        if updated:
+            won.add(c.id)
+    return (
+        ServiceRequest.objects.select_related("community", "assignee__user")
+        .defer("escalation_plan", "materials", "description", "work_done")
+        .in_bulk(won)
+    )
+
+
+class _Recipients:
+    """Who to tell for each escalation target, looked up once per sweep."""
+
+    def __init__(self):
+        self.cache: dict[tuple, list] = {}
+
+    def __call__(self, target: str, request: ServiceRequest) -> list:
+        if target == EscalationTarget.ASSIGNEE:
+            return [request.assignee.user] if request.assignee_id else []
+        # Keyed by what decides the answer: the department only matters for supervisors.
+        if target == EscalationTarget.SUPERVISOR:
+            key = (target, request.company_id, request.community_id, request.department_id)
+        elif target == EscalationTarget.MANAGER:
+            key = (target, request.company_id, request.community_id)
+        else:
+            key = (target, request.company_id)
+        if key not in self.cache:
+            staff = Staff.objects.filter(company_id=request.company_id, is_active=True)
+            if target == EscalationTarget.SUPERVISOR:
+                staff = staff.filter(user__role="supervisor", communities__id=request.community_id)
+                if request.department_id:
+                    staff = staff.filter(department_id=request.department_id)
+            elif target == EscalationTarget.MANAGER:
+                staff = staff.filter(
+                    user__role="community_manager", communities__id=request.community_id
+                )
+            else:
+                staff = staff.filter(user__role="company_admin")
+            self.cache[key] = [s.user for s in staff.select_related("user").distinct()]
+        return self.cache[key]
+
+
+def sla_sweep(*, now: datetime | None = None, batch: int = 2000, max_batches: int = 1000) -> dict:
+    """Escalate every request whose next step is due; safe to run in several processes at once.
+    Returns counts: ``due`` rows read, ``claimed`` rows this sweeper won, ``escalations``."""
+    now = now or timezone.now()
+    totals = {"due": 0, "claimed": 0, "escalations": 0, "warnings": 0}
+    recipients = _Recipients()
+    postgres = connection.vendor == "postgresql"
+    last = None  # (next_escalation_at, id) of the last row read
+    for _ in range(max_batches):
+        # Due rows in (due time, id) order, read through the index from where the last batch
+        # stopped: each batch reads only its own rows, however many are due.
+        due = ServiceRequest.objects.filter(next_escalation_at__lte=now, state__in=OPEN_STATES)
+        if last is not None:
+            due = due.filter(next_escalation_at__gte=last[0]).exclude(
+                next_escalation_at=last[0], id__lte=last[1]
+            )
+        rows = list(
+            due.order_by("next_escalation_at", "id").values(
+                "id",
+                "next_escalation_at",
+                "escalation_plan",
+                "escalation_step",
+                "escalation_level",
+                "responded_at",
+                "respond_by",
+                "resolve_by",
+                "respond_breached",
+                "resolve_breached",
+            )[:batch]
+        )
+        if not rows:
+            break
+        last = (rows[-1]["next_escalation_at"], rows[-1]["id"])
+        totals["due"] += len(rows)
+        claims = _plan_claims(rows, now)
+        with transaction.atomic():
+            won = (_claim_postgres if postgres else _claim_rowwise)(claims, now)
+            mine = [c for c in claims if c.id in won]
+            totals["claimed"] += len(mine)
+            _record(mine, won, now, recipients, totals)
+    return totals
+
+
+def _request_link():
+    """``request.get_absolute_url()`` as a string template, resolved once per batch."""
+    marker = 987654321
+    head, tail = reverse("servicedesk:request_detail", args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _record(
+    claims: list[Claim],
+    requests: dict,
+    now: datetime,
+    recipients: _Recipients,
+    totals: dict,
+) -> None:
+    """Timeline events and messages for the steps this sweeper claimed; ``requests`` are the
+    claimed requests as they are after the claim."""
+    firing = [c for c in claims if c.fired]
+    if not firing:
+        return
+    events = []
+    per_user: dict[tuple, list] = defaultdict(list)
+    link = _request_link()
+    for claim in firing:
+        request = requests[claim.id]
+        url = link(request.pk)
+        for step in claim.fired:
+            kind = EventKind.WARNED if step["warning"] else EventKind.ESCALATED
+            totals["warnings" if step["warning"] else "escalations"] += 1
+            events.append(
+                {
+                    "request_id": claim.id,
+                    "kind": kind,
+                    "from_state": request.state,
+                    "to_state": request.state,
+                    "public": False,
+                    "created_at": now,
+                    "data": {
+                        "clock": step["clock"],
+                        "percent": step["percent"],
+                        "target": step["target"],
+                        "due": step["at"],
+                    },
+                }
+            )
+            clock_label = str(SlaClock(step["clock"]).label)
+            title, body = messages.staff_text(
+                "escalated", request, percent=step["percent"], clock=clock_label
+            )
+            channels = {NotifyChannel.IN_APP}
+            if not step["warning"]:
+                channels.add(NotifyChannel.SMS)
+            for user in recipients(step["target"], request):
+                per_user[(request.company_id,)].append(
+                    Message(
+                        user=user,
+                        title=title,
+                        body=body,
+                        channels=channels,
+                        link=url,
+                        sms_template="ANJU_STAFF_ESCALATED",
+                        sms_params={"number": request.number or str(request.pk)},
+                    )
+                )
+    insert_rows(RequestEvent, events)
+    for (company_id,), batch in per_user.items():
+        notify(event="request.escalated", company_id=company_id, messages=batch)

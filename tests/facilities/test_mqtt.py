@@ -1,0 +1,254 @@
+"""Telemetry through the real Mosquitto broker (127.0.0.1:1883): stored, turned into alarms and
+work orders, hostile messages counted without stopping the ingester, reconnection after the
+broker goes away, and a clean stop on SIGTERM. These tests fail when no broker listens, unless
+ANJU_SKIP_MQTT=1."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from anju.facilities.choices import Rejection
+from anju.facilities.models import Alarm, IngestRejection, Reading
+from anju.facilities.mqtt import MqttIngest
+from tests.facilities.conftest import message
+
+BROKER = ("127.0.0.1", 1883)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _broker_up(host, port) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _need_broker():
+    if not _broker_up(*BROKER):
+        if os.environ.get("ANJU_SKIP_MQTT") == "1":
+            pytest.skip("no MQTT broker on 127.0.0.1:1883 (ANJU_SKIP_MQTT=1)")
+        pytest.fail("no MQTT broker on 127.0.0.1:1883: start Mosquitto or set ANJU_SKIP_MQTT=1")
+
+
+def publisher(port=1883):
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}"
+    )
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def publish(client, topic, payload):
+    info = client.publish(topic, payload, qos=1)
+    info.wait_for_publish(timeout=5)
+    assert info.is_published()
+
+
+class Running:
+    """An MqttIngest in a thread, stopped at the end."""
+
+    def __init__(self, port=1883, **kwargs):
+        self.stop = threading.Event()
+        self.runner = MqttIngest(
+            url=f"mqtt://127.0.0.1:{port}",
+            client_id=f"test-ingest-{uuid.uuid4().hex[:8]}",
+            flush_interval=0.05,
+            persistent=False,
+            log_every=3600,
+            say=lambda line: None,
+            **kwargs,
+        )
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.error = None
+
+    def _run(self):
+        from django.db import connection
+
+        try:
+            self.runner.run(self.stop)
+        except Exception as exc:  # noqa: BLE001
+            self.error = exc
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.runner.connected.wait(10), "ingester did not connect"
+        time.sleep(0.2)  # the subscription is acknowledged
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+        assert self.error is None, self.error
+
+
+def wait_for(predicate, timeout=10.0):
+    """Poll until ``predicate()``; SQLite's shared in-memory test database reports "table is
+    locked" while the ingester thread writes, which only means "not yet"."""
+    from django.db import OperationalError
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except OperationalError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def test_published_telemetry_is_stored_and_raises_a_work_order(kit):
+    # given
+    client = publisher()
+    with Running():
+        # when
+        publish(client, "anju/A/a-lift-1/telemetry", message(kit.lift_token, {"load_kg": 320}))
+        publish(client, "anju/A/a-lift-1/telemetry", message(kit.lift_token, {"entrapment": 1}))
+        # then
+        assert wait_for(lambda: Alarm.objects.filter(rule__name="电梯困人").exists())
+    client.loop_stop()
+    assert Reading.objects.filter(device=kit.lift_monitor, metric="load_kg").count() == 1
+    alarm = Alarm.objects.get(rule__name="电梯困人")
+    assert alarm.request.priority == "urgent"
+
+
+def test_hostile_messages_are_counted_and_the_ingester_goes_on(kit):
+    # given
+    client = publisher()
+    hostile = [
+        ("anju/A/a-lift-1/telemetry", b"{not json"),
+        ("anju/A/a-lift-1/telemetry", message("wrong", {"x": 1})),
+        ("anju/A/nobody/telemetry", message(kit.lift_token, {"x": 1})),
+        (
+            "anju/A/a-lift-1/telemetry",
+            b'{"token": "%s", "ts": 1, "metrics": {"x": NaN}}' % kit.lift_token.encode(),
+        ),
+        ("anju/A/a-lift-1/telemetry", message(kit.lift_token, {"x": 1}, ts=time.time() + 86400)),
+        ("anju/A/a-lift-1/telemetry", message(kit.lift_token, {"x": 1}, pad="y" * 40000)),
+        ("anju/A/a-lift-1/telemetry", b"\x00\xff" * 100),
+    ]
+    with Running() as running:
+        # when
+        for topic, payload in hostile:
+            publish(client, topic, payload)
+        publish(client, "anju/A/a-pump-1/telemetry", message(kit.pump_token, {"pressure_mpa": 0.5}))
+        # then
+        assert wait_for(lambda: Reading.objects.filter(device=kit.pump_sensor).exists())
+        assert wait_for(lambda: running.runner.stats.received == len(hostile) + 1)
+    client.loop_stop()
+    counted = dict(IngestRejection.objects.values_list("reason", "count"))
+    assert counted.get(Rejection.MALFORMED) == 3
+    assert counted.get(Rejection.BAD_TOKEN) == 1
+    assert counted.get(Rejection.UNKNOWN_DEVICE) == 1
+    assert counted.get(Rejection.FAR_FUTURE) == 1
+    assert counted.get(Rejection.TOO_LARGE) == 1
+    assert Reading.objects.count() == 1
+
+
+@pytest.fixture
+def own_broker():
+    """A Mosquitto of our own on a free port, so that it can be stopped and restarted."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.fail("the mosquitto binary is needed for the reconnect test")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = Path(tempfile.mkdtemp()) / "m.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    procs = []
+
+    def start():
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        procs.append(proc)
+        assert wait_for(lambda: _broker_up("127.0.0.1", port), 5)
+        return proc
+
+    start()
+    yield port, procs, start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(5)
+
+
+def test_ingester_reconnects_after_the_broker_restarts(kit, own_broker):
+    # given
+    port, procs, start = own_broker
+    with Running(port=port) as running:
+        client = publisher(port)
+        publish(client, "anju/A/a-lift-1/telemetry", message(kit.lift_token, {"load_kg": 1}))
+        assert wait_for(lambda: Reading.objects.count() == 1)
+        client.loop_stop()
+        client.disconnect()
+        # when: the broker dies and comes back
+        procs[-1].terminate()
+        procs[-1].wait(5)
+        assert wait_for(lambda: not running.runner.connected.is_set(), 5)
+        start()
+        # then
+        assert wait_for(lambda: running.runner.connected.is_set(), 20), "no reconnect"
+        time.sleep(0.2)
+        client = publisher(port)
+        publish(client, "anju/A/a-lift-1/telemetry", message(kit.lift_token, {"load_kg": 2}))
+        assert wait_for(lambda: Reading.objects.count() == 2)
+        client.loop_stop()
+    assert running.runner.stats.connects == 2
+
+
+@pytest.mark.django_db(transaction=False)
+def test_sigterm_stops_the_command_cleanly(tmp_path):
+    # given: the real command in its own data directory
+    env = {**os.environ, "ANJU_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "anju.settings"}
+    env.pop("ANJU_TEST_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    anju = [sys.executable, "-m", "anju.cli"]
+    subprocess.run([*anju, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    proc = subprocess.Popen(
+        [
+            *anju,
+            "ingest",
+            "mqtt",
+            "--client-id",
+            f"test-{uuid.uuid4().hex[:8]}",
+            "--log-every",
+            "3600",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        # when
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # then
+    assert proc.returncode == 0, out
+    assert "subscribed anju/+/+/telemetry" in out
+    assert "flushing and stopping" in out
+    assert json  # the payload format is JSON (see test_ingest)
