@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -47,10 +48,13 @@ class ConsoleHomeView(ConsoleMixin, TemplateView):
         if scope.can(Perm.VIEW_ESTATE):
             communities = selectors.community_list(scope=scope)
             rooms = scope.communities(Room.objects.all())
+            room_figures = rooms.aggregate(
+                total=Count("id"), occupied=Count("id", filter=~Q(status="vacant"))
+            )
             ctx.update(
                 community_count=communities.count(),
-                room_count=rooms.count(),
-                occupied_count=rooms.exclude(status="vacant").count(),
+                room_count=room_figures["total"],
+                occupied_count=room_figures["occupied"],
                 communities=communities[:10],
             )
         if scope.can(Perm.VIEW_RESIDENTS):
