@@ -219,7 +219,12 @@ def test_ingester_reconnects_after_the_broker_restarts(kit, own_broker):
 @pytest.mark.django_db(transaction=False)
 def test_sigterm_stops_the_command_cleanly(tmp_path):
     # given: the real command in its own data directory
-    env = {**os.environ, "ANJU_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "anju.settings"}
+    env = {
+        **os.environ,
+        "ANJU_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "anju.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("ANJU_TEST_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
     anju = [sys.executable, "-m", "anju.cli"]
@@ -240,10 +245,21 @@ def test_sigterm_stops_the_command_cleanly(tmp_path):
         text=True,
     )
     try:
-        time.sleep(3)
+        # wait for the subscription rather than a fixed sleep: a loaded machine starts slowly,
+        # and a SIGTERM before the handler is installed would kill the process outright
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "subscribed anju/+/+/telemetry" in line:
+                break
         # when
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
+        rest, _ = proc.communicate(timeout=15)
+        out = "".join(seen) + rest
     finally:
         if proc.poll() is None:
             proc.kill()
