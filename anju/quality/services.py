@@ -23,6 +23,7 @@ from django.utils.translation import pgettext
 from anju.core.audit import audit
 from anju.core.choices import AuditAction
 from anju.core.errors import Conflict, Forbidden, Invalid, NotFound
+from anju.core.text import clean_text
 from anju.estates.models import Building, Community, HouseholdMember, Resident, Room, Staff
 from anju.estates.scoping import Scope
 from anju.notifications.services import Message, notify
@@ -66,34 +67,9 @@ from anju.quality.perms import QualityPerm
 from anju.quality.rating import Scored, stars_for
 
 User = get_user_model()
-HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 
 
 # --- helpers -------------------------------------------------------------------------------------
-def clean_text(
-    value, *, field: str, label: str, required: bool = True, max_length: int = 500
-) -> str:
-    """Strip, require, bound the length and refuse markup in user text."""
-    value = (value or "").strip() if isinstance(value, str) else ""
-    if required and not value:
-        raise Invalid(
-            _("%(label)s cannot be empty.") % {"label": label},
-            errors={field: _("This field is required.")},
-        )
-    if len(value) > max_length:
-        raise Invalid(
-            _("%(label)s is too long (at most %(n)d characters).")
-            % {"label": label, "n": max_length},
-            errors={field: _("At most %(n)d characters.") % {"n": max_length}},
-        )
-    if HTML_TAG.search(value):
-        raise Invalid(
-            _("%(label)s cannot contain HTML or script tags.") % {"label": label},
-            errors={field: _("Remove the tags (<...>).")},
-        )
-    return value
-
-
 def _actor(scope: Scope | None):
     return User(pk=scope.user_id) if scope is not None and scope.user_id else None
 
@@ -212,6 +188,8 @@ def _clean_options(kind: str, options) -> list[str]:
         options = options.splitlines()
     cleaned = []
     for option in options or []:
+        if not isinstance(option, str):
+            raise Invalid(_("Options must be text."), errors={"options": _("Give text options.")})
         text = clean_text(option, field="options", label=_("Option"), required=False, max_length=60)
         if text:
             cleaned.append(text)
