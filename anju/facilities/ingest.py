@@ -174,7 +174,8 @@ class Ingester:
         self.devices: dict[str, DeviceInfo] = {}
         self.by_id: dict[int, DeviceInfo] = {}
         self.unknown: dict[str, float] = {}
-        self.companies: dict[str, tuple[int | None, float]] = {}  # community code → company
+        self.companies: dict[str, int | None] = {}  # community code → company
+        self.companies_until = 0.0
         self.lookup_second, self.lookups = 0, 0
         self.all_loaded = 0.0
         self.rows: list[tuple[int, str, float, float]] = []
@@ -294,6 +295,7 @@ class Ingester:
         self.devices.clear()
         self.by_id.clear()
         self.unknown.clear()
+        self.companies_until = 0.0
 
     def _rules_for(self, device_id: int) -> list[Rule]:
         info = self.by_id.get(device_id)
@@ -366,23 +368,21 @@ class Ingester:
 
     def _company_of(self, community_code: str | None) -> int | None:
         """Attribute an unknown device to a company when its topic names a community code that
-        only one company uses."""
+        only one company uses. Every community's code is read in one query, at most once per
+        ``UNKNOWN_TTL`` seconds: a flood of made-up community codes costs no query each."""
         if not community_code:
             return None
-        cached = self.companies.get(community_code)
         now = self.clock()
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        from anju.estates.models import Community
+        if now >= self.companies_until:
+            from anju.estates.models import Community
 
-        ids = list(
-            Community.objects.filter(code=community_code).values_list("company_id", flat=True)[:2]
-        )
-        if len(self.companies) > 10_000:  # hostile topics: keep the memory bounded
-            self.companies.clear()
-        company_id = ids[0] if len(ids) == 1 else None
-        self.companies[community_code] = (company_id, now + UNKNOWN_TTL)
-        return company_id
+            owners: dict[str, int | None] = {}
+            for code, company_id in Community.objects.values_list("code", "company_id"):
+                # a code used by two companies names neither
+                owners[code] = company_id if owners.get(code, company_id) == company_id else None
+            self.companies = owners
+            self.companies_until = now + UNKNOWN_TTL
+        return self.companies.get(community_code)
 
     @property
     def buffered(self) -> int:

@@ -337,3 +337,30 @@ def test_a_flood_of_unknown_devices_costs_no_query_per_message(
     # a real device is still found the next second
     clock.now += 1
     assert ingester.submit("a-lift-1", message(kit.lift_token, {"x": 1}, ts=HOUR + 30)) is None
+
+
+def test_made_up_community_codes_cost_no_query_each(
+    kit, ingester, clock, django_assert_max_num_queries
+):
+    # given: the community codes are read once
+    clock.now = HOUR + 60
+    ingester.submit_topic("anju/A/nobody/telemetry", b"{}")
+    # when / then: hostile topics naming made-up communities are refused without a query
+    with django_assert_max_num_queries(0):
+        for i in range(300):
+            assert (
+                ingester.submit_topic(f"anju/X{i}/nobody/telemetry", b"{}")
+                == Rejection.UNKNOWN_DEVICE
+            )
+    ingester.write_rejections()
+    # then: refusals under a real community count for its company, the rest for nobody
+    assert (
+        IngestRejection.objects.get(
+            reason=Rejection.UNKNOWN_DEVICE, company=kit.world.company
+        ).count
+        == 1
+    )
+    assert (
+        IngestRejection.objects.get(reason=Rejection.UNKNOWN_DEVICE, company__isnull=True).count
+        == 300
+    )
