@@ -147,6 +147,15 @@ def test_train_from_corrections_then_roll_back(world, settings, tmp_path):
     classifier.forget()
     assert classifier.active()[0] == 1
     assert classifier.classify("星光机又坏了")[1].category == "repair.elevator"
+    # and the command line reads the shipped model unless asked for the active version
+    path = _csv(tmp_path, [("", "星光机又坏了")])
+    shipped, active = io.StringIO(), io.StringIO()
+    call_command("assistant", "classify", "--input", str(path), "--text-column", "body",
+                 stdout=shipped)  # fmt: skip
+    call_command("assistant", "classify", "--input", str(path), "--text-column", "body",
+                 "--active", stdout=active)  # fmt: skip
+    assert active.getvalue().splitlines()[1].split(",")[2] == "repair.elevator"
+    assert shipped.getvalue() != active.getvalue()
     # when it is rolled back, the shipped model is active again
     call_command("assistant", "rollback", stdout=io.StringIO())
     assert not ClassifierVersion.objects.filter(is_active=True).exists()

@@ -1,6 +1,6 @@
 """``anju assistant <command>``: the request classifier from the command line.
 
-anju assistant classify --input FILE.csv --text-column COL [--subject-column COL]
+anju assistant classify --input FILE.csv --text-column COL [--subject-column COL] [--active]
 anju assistant train [--company ID] [--holdout 0.2] [--activate if-better|always|never]
 anju assistant rollback [--to N]        (0: the model shipped with Anju)
 anju assistant versions
@@ -10,6 +10,7 @@ anju assistant build                     (rebuild the shipped models from the co
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 
@@ -25,7 +26,10 @@ class Command(BaseCommand):
         p.add_argument("--input", required=True, help="UTF-8 CSV file ('-' for standard input)")
         p.add_argument("--text-column", required=True)
         p.add_argument("--subject-column", default="")
-        p.add_argument("--shipped", action="store_true", help="use the shipped model")
+        # Outside evaluation reads the model shipped with Anju; ``--active`` reads the version
+        # this installation retrained and activated (``train``/``rollback``).
+        p.add_argument("--active", action="store_true", help="use the active retrained version")
+        p.add_argument("--shipped", action="store_true", help=argparse.SUPPRESS)
         p = sub.add_parser("train", help="retrain from the corpus and staff corrections")
         p.add_argument("--company", type=int, default=None, help="only this company's corrections")
         p.add_argument("--holdout", type=float, default=0.2)
@@ -46,10 +50,10 @@ class Command(BaseCommand):
         getattr(self, f"do_{action}")(**options)
 
     # --- classify --------------------------------------------------------------------------------
-    def do_classify(self, *, input, text_column, subject_column, shipped, **_):
+    def do_classify(self, *, input, text_column, subject_column, active, **_):
         from anju.assistant import classifier
 
-        model = classifier.load(classifier.SHIPPED) if shipped else classifier.active()[1]
+        model = classifier.active()[1] if active else classifier.load(classifier.SHIPPED)
         try:
             handle = sys.stdin if input == "-" else open(input, encoding="utf-8-sig", newline="")  # noqa: SIM115 — closed below
         except OSError as exc:
