@@ -465,16 +465,38 @@ class Ingester:
 
 def apply_events(events: list[Event]) -> list[str | None]:
     """Carry out the rule engine's events in order; one failing event does not stop the rest."""
+    outcomes, follow_ups = record_events(events)
+    follow_up_alarms(follow_ups)
+    return outcomes
+
+
+def record_events(events: list[Event]) -> tuple[list[str | None], list]:
+    """The alarm rows of the events, in order: ``(outcomes, new alarms to follow up)``."""
     from anju.facilities import services
 
-    outcomes = []
+    outcomes, follow_ups = [], []
     for event in events:
         try:
-            outcomes.append(services.alarm_apply(event))
+            outcome, alarm = services.alarm_record(event)
         except Exception:  # noqa: BLE001 - logged; the ingester must go on
             logger.exception("alarm event %s failed", event)
-            outcomes.append(None)
-    return outcomes
+            outcome, alarm = None, None
+        outcomes.append(outcome)
+        if alarm is not None:
+            follow_ups.append(alarm)
+    return outcomes, follow_ups
+
+
+def follow_up_alarms(alarms: list) -> None:
+    """Work orders and notifications of new alarms; a failure is logged (the offline sweep
+    raises the missing request later)."""
+    from anju.facilities import services
+
+    for alarm in alarms:
+        try:
+            services.alarm_follow_up(alarm)
+        except Exception:  # noqa: BLE001 - logged; the ingester must go on
+            logger.exception("follow-up of alarm %s failed", alarm.pk)
 
 
 def _dt(ts: float) -> datetime:

@@ -340,7 +340,7 @@ def supervisors(community_id: int, *, managers: bool = False) -> list:
     roles = [Role.SUPERVISOR] + ([Role.COMMUNITY_MANAGER] if managers else [])
     rows = Staff.objects.filter(
         communities=community_id, is_active=True, user__role__in=roles
-    ).select_related("user")
+    ).select_related("user", "department")
     return [
         s.user
         for s in rows
@@ -350,8 +350,12 @@ def supervisors(community_id: int, *, managers: bool = False) -> list:
     ]
 
 
-def _assign_engineer(request: ServiceRequest, reason: str) -> None:
-    for staff in engineers_on_duty(request.community_id)[:1]:
+def _assign_engineer(
+    request: ServiceRequest, reason: str, *, engineers: list[Staff] | None = None
+) -> None:
+    if engineers is None:
+        engineers = engineers_on_duty(request.community_id)
+    for staff in engineers[:1]:
         try:
             desk.request_assign(
                 scope=None, request=request, assignee=staff, by="auto", reason=reason
@@ -868,13 +872,24 @@ def alarm_apply(event: Event) -> str | None:
     """Carry out one rule-engine event: ``raised`` (a new alarm, with its request and
     notifications), ``updated`` (a repeat of an open alarm: one more occurrence, the latest
     value, severity only ever rising), ``cleared``, or ``None`` (nothing to do)."""
+    outcome, alarm = alarm_record(event)
+    if alarm is not None:
+        alarm_follow_up(alarm)
+    return outcome
+
+
+def alarm_record(event: Event) -> tuple[str | None, Alarm | None]:
+    """The alarm row alone (a few queries): ``(outcome, alarm)`` where ``alarm`` is the new
+    alarm still waiting for ``alarm_follow_up`` (``None`` unless ``raised``). The MQTT loop
+    records every queued event before following any up, so that a burst of work orders never
+    delays an alarm reaching the board."""
     moment = datetime.fromtimestamp(event.ts, tz=UTC) if event.ts else timezone.now()
     if event.action == "clear":
         with transaction.atomic():
             updated = Alarm.objects.filter(
                 device_id=event.device_id, rule_id=event.rule_id, state__in=OPEN_ALARM_STATES
             ).update(state=AlarmState.CLEARED, cleared_at=moment)
-        return "cleared" if updated else None
+        return ("cleared" if updated else None), None
     rule = AlarmRule.objects.filter(pk=event.rule_id, is_active=True).first()
     device = (
         Device.objects.select_related("community", "equipment", "building")
@@ -882,10 +897,10 @@ def alarm_apply(event: Event) -> str | None:
         .first()
     )
     if rule is None or device is None:
-        return None
+        return None, None
     with transaction.atomic():
         if _repeat(event, moment):
-            return "updated"
+            return "updated", None
         try:
             with transaction.atomic():
                 alarm = Alarm.objects.create(
@@ -903,11 +918,41 @@ def alarm_apply(event: Event) -> str | None:
                 )
         except IntegrityError:  # another ingester opened it a moment ago
             _repeat(event, moment)
-            return "updated"
-        if rule.raise_request:
-            _alarm_request(alarm, rule, device)
-        _alarm_notify(alarm, device)
-    return "raised"
+            return "updated", None
+    return "raised", alarm
+
+
+def alarm_follow_up(alarm: Alarm) -> None:
+    """A new alarm's service request (when its rule raises one), assigned to the engineer on
+    duty, and the notifications to that engineer and the supervisors."""
+    engineers = engineers_on_duty(alarm.community_id)
+    with transaction.atomic():
+        if alarm.rule.raise_request and alarm.request_id is None:
+            _alarm_request(alarm, alarm.rule, alarm.device, engineers=engineers)
+        _alarm_notify(alarm, alarm.device, engineers=engineers)
+
+
+def alarm_follow_up_missed(*, now: datetime | None = None, grace_s: int = 120) -> int:
+    """Requests for open alarms whose follow-up never ran (the ingester stopped between
+    recording the alarm and raising its request). Run by the offline sweep."""
+    now = now or timezone.now()
+    missed = (
+        Alarm.objects.filter(
+            state__in=OPEN_ALARM_STATES,
+            request__isnull=True,
+            rule__raise_request=True,
+            created_at__lt=now - timedelta(seconds=grace_s),
+            created_at__gt=now - timedelta(days=1),
+        )
+        .select_related("rule", "device__community", "device__equipment", "device__building")
+        .order_by("pk")[:100]
+    )
+    done = 0
+    for alarm in missed:
+        with transaction.atomic():
+            _alarm_request(alarm, alarm.rule, alarm.device)
+        done += 1
+    return done
 
 
 def _repeat(event: Event, moment: datetime) -> bool:
@@ -930,7 +975,9 @@ def _repeat(event: Event, moment: datetime) -> bool:
     return True
 
 
-def _alarm_request(alarm: Alarm, rule: AlarmRule, device: Device) -> None:
+def _alarm_request(
+    alarm: Alarm, rule: AlarmRule, device: Device, *, engineers: list[Staff] | None = None
+) -> None:
     kind_category = REPAIR_CATEGORY.get(device.equipment.kind if device.equipment_id else "", "")
     code = rule.category_code or kind_category or "repair"
     try:
@@ -966,11 +1013,13 @@ def _alarm_request(alarm: Alarm, rule: AlarmRule, device: Device) -> None:
     )
     Alarm.objects.filter(pk=alarm.pk).update(request=request)
     alarm.request = request
-    _assign_engineer(request, _("equipment alarm: engineer on duty"))
+    _assign_engineer(request, _("equipment alarm: engineer on duty"), engineers=engineers)
 
 
-def _alarm_notify(alarm: Alarm, device: Device) -> None:
-    engineers = [s.user for s in engineers_on_duty(device.community_id)[:1]]
+def _alarm_notify(alarm: Alarm, device: Device, *, engineers: list[Staff] | None = None) -> None:
+    if engineers is None:
+        engineers = engineers_on_duty(device.community_id)
+    engineers = [s.user for s in engineers[:1]]
     serious = SEVERITY_RANK[alarm.severity] >= SEVERITY_RANK[Severity.MAJOR]
     users = {u.pk: u for u in engineers + supervisors(device.community_id, managers=serious)}
     if not users:
@@ -1059,7 +1108,8 @@ def alarm_clear(*, scope: Scope, alarm: Alarm, ip: str | None = None) -> Alarm:
 
 def offline_sweep(*, now: datetime | None = None) -> dict:
     """Every minute: an alarm for each device that sent nothing for longer than an offline rule
-    allows (a device never heard from counts from its registration)."""
+    allows (a device never heard from counts from its registration); then the requests of
+    alarms whose follow-up was missed."""
     now = now or timezone.now()
     counts = {"raised": 0}
     rules = list(AlarmRule.objects.filter(kind=RuleKind.OFFLINE, is_active=True))
@@ -1091,6 +1141,7 @@ def offline_sweep(*, now: datetime | None = None) -> dict:
             )
             if outcome == "raised":
                 counts["raised"] += 1
+    counts["followed_up"] = alarm_follow_up_missed(now=now)
     return counts
 
 

@@ -384,3 +384,36 @@ def test_event_for_a_deleted_rule_or_device_is_ignored(kit):
     assert services.alarm_apply(Event("raise", kit.lift_monitor.pk, 999999, T0)) is None
     assert services.alarm_apply(Event("raise", 999999, 1, T0)) is None
     assert Device.objects.filter(pk=kit.lift_monitor.pk).exists()
+
+
+def test_alarm_rows_come_before_work_orders_and_a_missed_follow_up_is_caught_up(kit):
+    # given: the MQTT loop records a burst of alarm rows before following any of them up
+    from anju.facilities.ingest import follow_up_alarms, record_events
+
+    rule = AlarmRule.objects.get(company=kit.world.company, name="电梯困人")
+    other = AlarmRule.objects.get(company=kit.world.company, name="轿厢倾斜")
+    events = [
+        Event("raise", kit.lift_monitor.pk, rule.pk, T0, "entrapment", 1.0, Severity.CRITICAL),
+        Event("raise", kit.lift_monitor.pk, other.pk, T0, "tilt_deg", 2.0, Severity.MAJOR),
+    ]
+    # when
+    outcomes, follow_ups = record_events(events)
+    # then: both alarms are on the board, no work order yet
+    assert outcomes == ["raised", "raised"]
+    assert Alarm.objects.filter(request__isnull=True).count() == 2
+    # when: the first is followed up; the second's follow-up is lost (the ingester stopped)
+    follow_up_alarms(follow_ups[:1])
+    first = Alarm.objects.get(rule=rule)
+    assert first.request.priority == "urgent"
+    assert first.request.assignee.user == kit.world.users["tech_a"]
+    # then: the offline sweep raises the missing request once the grace period is over
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert services.alarm_follow_up_missed() == 0
+    later = timezone.now() + timedelta(minutes=5)
+    assert services.offline_sweep(now=later)["followed_up"] == 1
+    second = Alarm.objects.get(rule=other)
+    assert second.request is not None and second.request.category.code == "repair.elevator"
+    assert services.alarm_follow_up_missed(now=later) == 0
