@@ -527,18 +527,23 @@ def build_pdf(community: Community, period: Period) -> tuple[bytes, int]:
                 )
             story.append(table(rows, [40 * mm, 30 * mm, 30 * mm, 30 * mm, 30 * mm]))
         if survey["drivers"]:
-            story.append(Paragraph("低分原因（低分住户的文字意见关键词）", h2))
+            # Each dimension's line stays with its example, and the heading with the first
+            # dimension, so that a page break never leaves an orphan.
+            blocks = []
             for d in survey["drivers"]:
-                words = "、".join(f"{k['word']}（{k['count']}）" for k in d["keywords"]) or "—"
-                story.append(
-                    Paragraph(
-                        f"<b>{DIMENSIONS_ZH.get(d['dimension'], d['label'])}</b>：{d['low']} 位住户打低分；关键词 {words}",
-                        body,
-                    )
+                words = (
+                    "、".join(f"{_escape(k['word'])}（{k['count']}）" for k in d["keywords"]) or "—"
                 )
+                label = _escape(str(DIMENSIONS_ZH.get(d["dimension"], d["label"])))
+                block = [
+                    Paragraph(f"<b>{label}</b>：{d['low']} 位住户打低分；关键词 {words}", body)
+                ]
                 for k in d["keywords"][:1]:
                     for example in k["examples"][:1]:
-                        story.append(Paragraph(f"例：“{_escape(example)}”", small))
+                        block.append(Paragraph(f"例：“{_escape(example)}”", small))
+                blocks.append(block)
+            blocks[0].insert(0, Paragraph("低分原因（低分住户的文字意见关键词）", h2))
+            story.extend(KeepTogether(block) for block in blocks)
     story.append(Paragraph("五、星级服务评定", h2))
     stars = data["stars"]
     if stars is None:
