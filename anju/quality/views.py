@@ -332,7 +332,13 @@ def results_context(campaign) -> dict:
                 for d in summary["dimensions"]
             ],
             "trend": [
-                {"name": t["label"], "satisfaction": t["satisfaction"], "nps": t["nps"]}
+                {
+                    # Short axis labels (the month a survey started); the title is in the tooltip.
+                    "name": f"{t['campaign'].starts_on:%Y-%m}",
+                    "title": t["label"],
+                    "satisfaction": t["satisfaction"],
+                    "nps": t["nps"],
+                }
                 for t in trend
             ],
             "matrix": matrix,
