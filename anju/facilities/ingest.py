@@ -9,8 +9,9 @@ A message is one JSON object from one device::
 and is enabled, the token matches its digest, the JSON is well formed and small, every value
 is a finite number, the time is neither in the future nor too old nor before the device's last
 accepted reading — and refused as a whole otherwise, counted per reason. Accepted readings are
-buffered and written by ``flush``: raw rows (COPY on PostgreSQL), hourly roll-ups (one upsert),
-the devices' latest values; then the rule engine's alarm events are applied.
+buffered; ``flush`` evaluates the rules on them (alarm events go to the alarm thread at once)
+and then writes raw rows (COPY on PostgreSQL), hourly roll-ups (one upsert) and the devices'
+latest values.
 """
 
 from __future__ import annotations
@@ -401,6 +402,21 @@ class Ingester:
         touched, self.touched = self.touched, {}
         pending, self.pending_events = self.pending_events, []
         result.messages, self.messages_in_buffer = self.messages_in_buffer, 0
+        # Rules first, in memory: an alarm (an elevator entrapment) must not wait for the
+        # telemetry write, nor for a database that is down — the readings are retried, the
+        # rules must see each reading once.
+        evaluate = self.engine.evaluate
+        for device_id, ts, metrics in pending:
+            result.events.extend(evaluate(device_id, ts, metrics))
+        if self.on_events is not None:
+            if result.events:
+                self.on_events(result.events)
+        else:
+            for outcome in apply_events(result.events):
+                if outcome == "raised":
+                    result.alarms_raised += 1
+                elif outcome == "cleared":
+                    result.alarms_cleared += 1
         if rows or (rollups and self.hourly):
             groups = fold_hourly(rows, dict(self.hourly) if rollups else {})
             dirty = {**self.dirty, **{info.id: info for info in touched.values()}}
@@ -413,7 +429,6 @@ class Ingester:
             except DatabaseError:
                 # keep the batch for the next try (bounded: the oldest go first)
                 self.rows = (rows + self.rows)[-MAX_BUFFER:]
-                self.pending_events = (pending + self.pending_events)[-MAX_BUFFER:]
                 touched.update(self.touched)
                 self.touched = touched
                 self.messages_in_buffer += result.messages
@@ -426,18 +441,6 @@ class Ingester:
                 self.dirty = dirty
             result.readings = len(rows)
             self.accepted_readings += len(rows)
-            evaluate = self.engine.evaluate
-            for device_id, ts, metrics in pending:
-                result.events.extend(evaluate(device_id, ts, metrics))
-        if self.on_events is not None:
-            if result.events:
-                self.on_events(result.events)
-        else:
-            for outcome in apply_events(result.events):
-                if outcome == "raised":
-                    result.alarms_raised += 1
-                elif outcome == "cleared":
-                    result.alarms_cleared += 1
         self.write_rejections()
         return result
 

@@ -364,3 +364,39 @@ def test_made_up_community_codes_cost_no_query_each(
         IngestRejection.objects.get(reason=Rejection.UNKNOWN_DEVICE, company__isnull=True).count
         == 300
     )
+
+
+def test_rules_do_not_wait_for_storage_and_a_failed_write_is_retried(
+    kit, ingester, clock, monkeypatch
+):
+    # given: the telemetry write fails once (the database went away)
+    from django.db import DatabaseError
+
+    from anju.facilities import ingest
+    from anju.facilities.models import Alarm
+
+    real = ingest.write_readings
+    calls = []
+
+    def flaky(rows):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise DatabaseError("connection lost")
+        real(rows)
+
+    monkeypatch.setattr(ingest, "write_readings", flaky)
+    clock.now = HOUR + 60
+    assert ingester.submit("a-lift-1", message(kit.lift_token, {"entrapment": 1}, ts=HOUR)) is None
+    # when
+    with pytest.raises(DatabaseError):
+        ingester.flush()
+    # then: the entrapment alarm is raised all the same, the reading waits in the buffer
+    assert Alarm.objects.filter(rule__name="电梯困人").count() == 1
+    assert not Reading.objects.exists()
+    assert ingester.buffered == 1
+    # when: the next flush succeeds
+    result = ingester.flush()
+    # then: stored once, and the rules did not see the reading a second time
+    assert result.readings == 1
+    assert Reading.objects.get().metric == "entrapment"
+    assert Alarm.objects.get().occurrences == 1
