@@ -409,7 +409,11 @@ def energy_overview(*, scope: Scope, community=None, days: int = 30) -> dict:
     tz = timezone.get_current_timezone()
     rows = list(meters(scope=scope, community=community))
     until = timezone.now()
-    since = until - timedelta(days=days)
+    today = until.astimezone(tz).date()  # a partial day: left out of the daily figures
+    day_list = [today - timedelta(days=days - i) for i in range(days)]
+    # from the first day's midnight: a window of exactly ``days`` × 24 h would leave the
+    # first day with an hour or two and show it as a day without use
+    since = timezone.make_aware(datetime.combine(day_list[0], datetime.min.time()), tz)
     series = hourly_consumption(meter_ids=[m.pk for m in rows], since=since, until=until)
     buildings: dict[int, dict] = {}
     for meter in rows:
@@ -425,8 +429,6 @@ def energy_overview(*, scope: Scope, community=None, days: int = 30) -> dict:
         entry["meters"].append(meter)
         for hour, kwh in series.get(meter.pk, []):
             entry["hourly"][hour] = entry["hourly"].get(hour, 0.0) + kwh
-    today = until.astimezone(tz).date()  # a partial day: left out of the daily figures
-    day_list = [today - timedelta(days=days - i) for i in range(days)]
     out = []
     for entry in buildings.values():
         daily_total = dict.fromkeys(day_list, 0.0)
