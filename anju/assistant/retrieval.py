@@ -14,11 +14,16 @@ entries' own phrasings.
   two methods read differently is not answered from the knowledge base.
 
 A community's own entry replaces the company's of the same key. The index of a company and
-community is built once and rebuilt when an entry changes.
+community is built once and rebuilt when an entry changes. BM25 is rebuilt at once (cheap);
+the entry classifier (seconds to train) is shared by every index whose entries read the same
+(e.g. the communities without entries of their own), kept when only answers change, and —
+when a question or phrasing changed — retrained in a background thread while the previous
+one goes on answering, so no resident waits for training after a clerk's edit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -84,14 +89,14 @@ class Match:
 
 
 class Index:
-    def __init__(self, docs: list[Doc]):
+    def __init__(self, docs: list[Doc], model=None):
         self.docs = docs
         self.df: Counter = Counter()
         for d in docs:
             self.df.update(d.tf.keys())
         self.n = len(docs)
         self.avg_len = (sum(d.length for d in docs) / self.n) if self.n else 1.0
-        self.model = _entry_model(docs)
+        self.model = model
 
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
@@ -130,6 +135,10 @@ class Index:
         if self.model is None:
             return Match(top.doc, top.coverage, top, 0.0) if top else None
         head = self.model.heads["entry"]
+        if top is not None and str(top.doc.id) not in head.classes:
+            # An entry written since the classifier was trained (it is being retrained):
+            # BM25 alone, as with a knowledge base too small for a classifier.
+            return Match(top.doc, top.coverage, top, 0.0)
         proba = head.proba(self.model.features([normalise(text)]))[0]
         i = int(proba.argmax())
         p, slug_id = float(proba[i]), int(head.classes[i])
@@ -139,6 +148,14 @@ class Index:
         lower = min(p, top.coverage if top else 0.0)
         doc = chosen or (top.doc if top else None)
         return Match(doc, lower / 4, top, p) if doc else None
+
+
+def signature(docs: list[Doc]) -> str:
+    """What the entry classifier is trained on: the entries' ids and phrasings (not answers)."""
+    digest = hashlib.sha256()
+    for d in docs:
+        digest.update(("\x1f".join([str(d.id), *d.texts]) + "\x1e").encode())
+    return digest.hexdigest()
 
 
 def _entry_model(docs: list[Doc]):
@@ -184,6 +201,44 @@ def document(entry) -> Doc:
 
 _cache: dict[tuple[int, int | None], tuple[tuple, Index]] = {}
 _lock = threading.Lock()
+_models: dict[str, object] = {}  # signature → entry classifier (None: too few entries)
+_training: set[str] = set()  # signatures being trained in the background
+_MAX_MODELS = 32
+
+
+def _remember(sig: str, model) -> None:
+    _models[sig] = model
+    while len(_models) > _MAX_MODELS:
+        _models.pop(next(iter(_models)))
+
+
+def _train_later(key: tuple[int, int | None], stamp: tuple, docs: list[Doc], sig: str) -> None:
+    """Train the new entry classifier in a thread; the index built meanwhile keeps the previous
+    one. Once trained, the index of ``key`` gets it (if the entries have not changed again)."""
+    if sig in _training:
+        return
+    _training.add(sig)
+
+    def work():
+        try:
+            model = _entry_model(docs)
+            with _lock:
+                _remember(sig, model)
+                cached = _cache.get(key)
+                if cached and cached[0] == stamp:
+                    _cache[key] = (stamp, Index(cached[1].docs, model))
+        except Exception:  # noqa: BLE001 — the previous classifier goes on answering
+            logger.exception("training the entry classifier failed")
+        finally:
+            _training.discard(sig)
+
+    threading.Thread(target=work, name="anju-assistant-entries", daemon=True).start()
+
+
+def _background() -> bool:
+    from django.conf import settings
+
+    return getattr(settings, "ANJU_ASSISTANT_TRAIN_IN_BACKGROUND", True)
 
 
 def index_for(company_id: int, community_id: int | None) -> Index:
@@ -208,7 +263,19 @@ def index_for(company_id: int, community_id: int | None) -> Index:
         rows = list(entries.order_by("id"))
         own = {e.slug for e in rows if e.community_id and e.slug}
         rows = [e for e in rows if e.community_id or not e.slug or e.slug not in own]
-        index = Index([document(e) for e in rows])
+        docs = [document(e) for e in rows]
+        sig = signature(docs)
+        if sig in _models:
+            model = _models[sig]
+        elif cached and cached[1].model is not None and _background():
+            # The entries' phrasings changed: answer with the previous classifier (its
+            # choices are checked against the new BM25 index) until the new one is trained.
+            model = cached[1].model
+            _train_later(key, stamp, docs, sig)
+        else:
+            model = _entry_model(docs)
+            _remember(sig, model)
+        index = Index(docs, model)
         _cache[key] = (stamp, index)
     return index
 
@@ -216,3 +283,4 @@ def index_for(company_id: int, community_id: int | None) -> Index:
 def forget() -> None:
     with _lock:
         _cache.clear()
+        _models.clear()

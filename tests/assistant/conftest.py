@@ -26,8 +26,10 @@ def as_(world, name: str):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_models():
-    """Each test reads the classifier version and the knowledge base afresh."""
+def _fresh_models(settings):
+    """Each test reads the classifier version and the knowledge base afresh, and trains the
+    entry classifier before answering (test_retrieval.py tests the background training)."""
+    settings.ANJU_ASSISTANT_TRAIN_IN_BACKGROUND = False
     classifier.forget()
     retrieval.forget()
     yield
