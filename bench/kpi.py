@@ -314,9 +314,21 @@ def child(requests: int, answers: int, repeat: int) -> dict:
     result["rollup_rebuild_s"] = round(time.perf_counter() - t, 1)
     result["rollup_rows"] = KpiRollup.objects.count()
     result["rollup_buckets"] = buckets
+    # The survey answers were bulk-loaded (no response_submit): recount their month counts.
+    from anju.quality.models import SurveyMonthCount
+    from anju.quality.services import rebuild_month_counts
+
+    t = time.perf_counter()
+    rebuild_month_counts()
+    result["survey_counts_rebuild_s"] = round(time.perf_counter() - t, 1)
+    result["survey_count_rows"] = SurveyMonthCount.objects.count()
+    say(
+        f"  survey month counts rebuilt: {result['survey_count_rows']:,} rows in {result['survey_counts_rebuild_s']} s"
+    )
     if pg:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE analytics_kpirollup")
+            cursor.execute("ANALYZE quality_surveymonthcount")
     say(
         f"  roll-up rebuilt: {buckets} community-months, {result['rollup_rows']:,} rows in {result['rollup_rebuild_s']} s"
     )

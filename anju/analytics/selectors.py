@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -23,7 +23,7 @@ from anju.estates.models import Community, Department, Staff
 from anju.estates.scoping import Scope
 from anju.quality import results as survey_results
 from anju.quality.choices import CampaignState, QuestionKind, RectificationState
-from anju.quality.models import Rectification, SurveyAnswer, SurveyCampaign
+from anju.quality.models import Rectification, SurveyAnswer, SurveyCampaign, SurveyMonthCount
 from anju.servicedesk.models import Category, ServiceRequest
 
 ROLLUP_FIELDS = (
@@ -154,17 +154,56 @@ def totals_for(scope: Scope, node: Node, period: Period) -> Totals:
 
 
 # --- survey and inspection figures ---------------------------------------------------------------
-def survey_figures(community_ids: list[int], period: Period) -> dict:
-    """Survey satisfaction, mean, NPS and participation of the communities in the period."""
-    start, end = period.bounds()
-    answers = SurveyAnswer.objects.filter(
-        community_id__in=community_ids,
-        submitted_at__gte=start,
-        submitted_at__lt=end,
-        score__isnull=False,
+def survey_counts(community_ids: list[int], first: date, end: date) -> dict[date, list[tuple]]:
+    """Scored answers of the communities from month ``first`` to ``end`` (exclusive), counted
+    per local month, dimension, kind and score, from quality's month counts (a roll-up kept
+    equal to the answers): every survey figure of those months is computed from them with
+    ``survey_results.stats_from_counts``."""
+    rows = (
+        SurveyMonthCount.objects.filter(
+            community_id__in=community_ids, month__gte=first, month__lt=end
+        )
+        .values_list("month", "dimension", "kind", "score")
+        .annotate(total=Sum("n"))
+        .order_by()
     )
-    scale = survey_results.scale_stats(answers)
-    nps = survey_results.nps_stats(answers)
+    out: dict[date, list[tuple]] = defaultdict(list)
+    for month, dimension, kind, score, n in rows:
+        out[month].append((dimension, kind, score, n))
+    return out
+
+
+def survey_counts_raw(community_ids: list[int], period: Period) -> list[tuple]:
+    """The same counts straight from the answers, for any dates (the star-rating checks'
+    periods need not be whole months)."""
+    lo, hi = period.bounds()
+    return list(
+        SurveyAnswer.objects.filter(
+            community_id__in=community_ids,
+            submitted_at__gte=lo,
+            submitted_at__lt=hi,
+            score__isnull=False,
+            kind__in=[QuestionKind.SCALE, QuestionKind.NPS],
+        )
+        .values_list("dimension", "kind", "score")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def survey_figures(
+    community_ids: list[int], period: Period, counts: dict[date, list[tuple]] | None = None
+) -> dict:
+    """Survey satisfaction, mean, NPS and participation of the communities in the period
+    (from ``counts`` of ``survey_counts`` when the caller already has them)."""
+    if counts is None and not (period.start.day == 1 and period.end.day == 1):
+        rows = survey_counts_raw(community_ids, period)
+    else:
+        if counts is None:
+            counts = survey_counts(community_ids, period.start, period.end)
+        rows = [row for month in period.months for row in counts.get(month, ())]
+    stats = survey_results.stats_from_counts(rows)
+    scale, nps = stats["scale"], stats["nps"]
     campaigns = SurveyCampaign.objects.filter(
         community_id__in=community_ids,
         state__in=[CampaignState.OPEN, CampaignState.CLOSED],
@@ -180,25 +219,24 @@ def survey_figures(community_ids: list[int], period: Period) -> dict:
         "survey_response_rate": survey_results.pct(
             campaigns["responses"] or 0, campaigns["targets"] or 0
         ),
-        "dimensions": survey_results.by_dimension(answers),
+        "dimensions": stats["dimensions"],
     }
 
 
 def survey_by_community(community_ids: list[int], period: Period) -> dict[int, float | None]:
-    """Survey satisfaction of each community in the period (one grouped query)."""
-    start, end = period.bounds()
+    """Survey satisfaction of each community in the period (one grouped query of the month
+    counts)."""
     rows = (
-        SurveyAnswer.objects.filter(
+        SurveyMonthCount.objects.filter(
             community_id__in=community_ids,
-            submitted_at__gte=start,
-            submitted_at__lt=end,
+            month__in=period.months,
             kind=QuestionKind.SCALE,
-            score__isnull=False,
         )
         .values("community_id")
-        .annotate(n=Count("id"), good=Count("id", filter=Q(score__gte=survey_results.GOOD)))
+        .annotate(total=Sum("n"), good=Sum("n", filter=Q(score__gte=survey_results.GOOD)))
+        .order_by()
     )
-    return {r["community_id"]: survey_results.pct(r["good"], r["n"]) for r in rows}
+    return {r["community_id"]: survey_results.pct(r["good"] or 0, r["total"]) for r in rows}
 
 
 def rectification_figures(community_ids: list[int], period: Period) -> dict:
@@ -321,14 +359,14 @@ def dashboard(*, scope: Scope, node: Node, period: Period) -> Dashboard:
         totals.add(row)
     previous_period = period.previous()
     previous_totals = totals_for(scope, node, previous_period)
-    survey = (
-        survey_figures(node.community_ids, period) if node.level in ("company", "community") else {}
-    )
-    survey_before = (
-        survey_figures(node.community_ids, previous_period)
-        if node.level in ("company", "community")
-        else {}
-    )
+    survey = survey_before = {}
+    counts = None
+    if node.level in ("company", "community"):
+        # One scan of the answers for this period, the one before and the 12-month trend.
+        first = min(previous_period.start, add_months(period.end, -TREND_MONTHS))
+        counts = survey_counts(node.community_ids, first, period.end)
+        survey = survey_figures(node.community_ids, period, counts)
+        survey_before = survey_figures(node.community_ids, previous_period, counts)
     quality = (
         rectification_figures(node.community_ids, period)
         if node.level in ("company", "community")
@@ -376,7 +414,7 @@ def dashboard(*, scope: Scope, node: Node, period: Period) -> Dashboard:
     _children(scope, board, rows)
     _categories(scope, board)
     board.hours = [totals.hours.get(str(h), 0) for h in range(24)]
-    board.trend = trend(scope=scope, node=node, period=period)
+    board.trend = trend(scope=scope, node=node, period=period, survey=counts)
     return board
 
 
@@ -515,9 +553,20 @@ TREND_KPIS = [
 ]
 
 
-def trend(*, scope: Scope, node: Node, period: Period, months: int = 12) -> dict:
+TREND_MONTHS = 12
+
+
+def trend(
+    *,
+    scope: Scope,
+    node: Node,
+    period: Period,
+    months: int = TREND_MONTHS,
+    survey: dict[date, list[tuple]] | None = None,
+) -> dict:
     """Monthly figures of the ``months`` months up to the period's last month (request KPIs
-    from summed counts; the survey satisfaction by month)."""
+    from summed counts; the survey satisfaction by month, from ``survey`` counts of
+    ``survey_counts`` when given)."""
     last = add_months(period.end, -1)
     first = add_months(last, -(months - 1))
     month_list = [add_months(first, i) for i in range(months)]
@@ -539,28 +588,14 @@ def trend(*, scope: Scope, node: Node, period: Period, months: int = 12) -> dict
         for code in TREND_KPIS:
             series[code].append(vals[code])
         volume.append(totals["total"])
-    survey = []
+    survey_series = []
     if node.level in ("company", "community"):
-        start = metrics.Period("month", first, period.end).bounds()
-        rows = (
-            SurveyAnswer.objects.filter(
-                community_id__in=node.community_ids,
-                submitted_at__gte=start[0],
-                submitted_at__lt=start[1],
-                kind=QuestionKind.SCALE,
-                score__isnull=False,
-            )
-            .annotate(m=metrics_trunc())
-            .values("m")
-            .annotate(n=Count("id"), good=Count("id", filter=Q(score__gte=survey_results.GOOD)))
-        )
-        found = {}
-        for r in rows:
-            m = r["m"]
-            if isinstance(m, datetime):
-                m = timezone.localtime(m, metrics.local_tz()) if timezone.is_aware(m) else m
-            found[date(m.year, m.month, 1)] = survey_results.pct(r["good"], r["n"])
-        survey = [found.get(m) for m in month_list]
+        if survey is None:
+            survey = survey_counts(node.community_ids, first, period.end)
+        survey_series = [
+            survey_results.stats_from_counts(survey.get(m, ()))["scale"]["satisfaction"]
+            for m in month_list
+        ]
     return {
         "months": [f"{m:%Y-%m}" for m in month_list],
         "series": {
@@ -568,14 +603,8 @@ def trend(*, scope: Scope, node: Node, period: Period, months: int = 12) -> dict
             for code in TREND_KPIS
         },
         "volume": volume,
-        "survey": survey,
+        "survey": survey_series,
     }
-
-
-def metrics_trunc():
-    from django.db.models.functions import TruncMonth
-
-    return TruncMonth("submitted_at", tzinfo=metrics.local_tz())
 
 
 # --- figures for one community (report, checks) ------------------------------------------------------

@@ -162,10 +162,19 @@ class DefinitionsView(ConsoleMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         from anju.quality.models import default_star_rule
+        from anju.quality.services import published_catalogue
 
         ctx = super().get_context_data(**kwargs)
+        # The company's published standards that each figure checks automatically, so that the
+        # help page shows where a definition is used in the star rating.
+        used_by: dict[str, list] = {}
+        catalogue = published_catalogue(self.scope.company_id) if self.scope.company_id else None
+        if catalogue is not None:
+            for standard in catalogue.standards.exclude(auto_check="").order_by("position", "code"):
+                used_by.setdefault(standard.auto_check, []).append(standard)
         ctx.update(
-            kpis=list(metrics.ALL_KPIS.values()),
+            kpis=[(k, used_by.get(k.code, [])) for k in metrics.ALL_KPIS.values()],
+            catalogue=catalogue,
             weights=selectors.STAR_WEIGHTS,
             star_min=selectors.STAR_MIN_FINISHED,
             star_minutes=selectors.STAR_RESPONSE_MINUTES,

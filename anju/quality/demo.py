@@ -188,6 +188,8 @@ def _bulk_responses(
                 if pool and rng.random() < (0.75 if low else 0.2):
                     answers.append(SurveyAnswer(text=rng.choice(pool), **common))
     SurveyAnswer.objects.bulk_create(answers, batch_size=2000)
+    # Bulk answers bypass response_submit: recount the community's month counts.
+    services.rebuild_month_counts([campaign.community_id])
     SurveyTarget.objects.filter(campaign=campaign, room__in=rooms).update(answered=True)
     SurveyCampaign.objects.filter(pk=campaign.pk).update(
         response_count=F("response_count") + len(rooms)

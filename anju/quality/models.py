@@ -272,6 +272,36 @@ class SurveyAnswer(models.Model):
         return f"{self.question_id}: {self.score if self.score is not None else self.text[:20]}"
 
 
+class SurveyMonthCount(models.Model):
+    """Roll-up of the scored answers: how many answers a community has per local month of
+    submission, dimension, kind and score. ``response_submit`` adds to it in the response's
+    transaction; bulk writes (the demo, the benchmark) call ``services.rebuild_month_counts``.
+    The KPI dashboard reads a year of survey figures from these few rows instead of scanning
+    every answer; a test proves they equal the answers."""
+
+    community = models.ForeignKey(
+        "estates.Community", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField()
+    dimension = models.CharField(max_length=24, choices=Dimension.choices)
+    kind = models.CharField(max_length=16, choices=QuestionKind.choices)
+    score = models.SmallIntegerField()
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("survey answer count")
+        verbose_name_plural = _("survey answer counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "month", "dimension", "kind", "score"],
+                name="survey_month_count_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.month:%Y-%m} {self.dimension} {self.kind} {self.score}"
+
+
 # --- star-rating standards -------------------------------------------------------------------------
 def default_star_rule() -> dict:
     """Level scores (%) a community needs for each star; a failed basic safety standard caps

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -60,6 +61,7 @@ from anju.quality.models import (
     StandardCatalogue,
     SurveyAnswer,
     SurveyCampaign,
+    SurveyMonthCount,
     SurveyResponse,
     SurveyTarget,
 )
@@ -673,6 +675,15 @@ def response_submit(
         )
         for question, fields in cleaned
     )
+    add_month_counts(
+        campaign.community_id,
+        now,
+        [
+            (question.dimension, question.kind, fields["score"])
+            for question, fields in cleaned
+            if question.kind in COUNTED_KINDS and fields.get("score") is not None
+        ],
+    )
     marked = SurveyTarget.objects.filter(campaign=campaign, room=room, answered=False).update(
         answered=True
     )
@@ -687,6 +698,73 @@ def response_submit(
     SurveyCampaign.objects.filter(pk=campaign.pk).update(response_count=F("response_count") + 1)
     RESPONSE_HOOKS_RUN(response)
     return response
+
+
+# --- survey answer counts (the roll-up the dashboard reads) -----------------------------------
+COUNTED_KINDS = (QuestionKind.SCALE, QuestionKind.NPS)
+
+
+def _local_month(moment: datetime) -> date:
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return date(local.year, local.month, 1)
+
+
+def add_month_counts(community_id: int, submitted_at: datetime, scores: list[tuple]) -> None:
+    """Add one response's scored answers — ``(dimension, kind, score)`` — to the month counts,
+    in the caller's transaction. Safe against a concurrent response of another survey of the
+    same community: an insert that loses the race becomes an increment."""
+    month = _local_month(submitted_at)
+    for (dimension, kind, score), n in Counter(scores).items():
+        key = {
+            "community_id": community_id,
+            "month": month,
+            "dimension": dimension,
+            "kind": kind,
+            "score": score,
+        }
+        if SurveyMonthCount.objects.filter(**key).update(n=F("n") + n):
+            continue
+        try:
+            with transaction.atomic():
+                SurveyMonthCount.objects.create(n=n, **key)
+        except IntegrityError:
+            SurveyMonthCount.objects.filter(**key).update(n=F("n") + n)
+
+
+@transaction.atomic
+def rebuild_month_counts(community_ids: list[int] | None = None) -> int:
+    """Recount the month counts from the answers (all communities, or some): for writes that
+    bypass ``response_submit``. Returns the number of rows."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    answers = SurveyAnswer.objects.filter(kind__in=COUNTED_KINDS, score__isnull=False)
+    counts = SurveyMonthCount.objects.all()
+    if community_ids is not None:
+        answers = answers.filter(community_id__in=community_ids)
+        counts = counts.filter(community_id__in=community_ids)
+    counts.delete()
+    rows = []
+    for community_id, month, dimension, kind, score, n in (
+        answers.annotate(m=TruncMonth("submitted_at", tzinfo=timezone.get_default_timezone()))
+        .values_list("community_id", "m", "dimension", "kind", "score")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        if isinstance(month, datetime):
+            month = timezone.localtime(month) if timezone.is_aware(month) else month
+        rows.append(
+            SurveyMonthCount(
+                community_id=community_id,
+                month=date(month.year, month.month, 1),
+                dimension=dimension,
+                kind=kind,
+                score=score,
+                n=n,
+            )
+        )
+    SurveyMonthCount.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 # Called with each new response after it is stored (points for participation, later).

@@ -291,3 +291,23 @@ def test_list_query_counts_do_not_grow_with_rows(quality, category):
         after = {url: _count(quality.client(user), url) for user, url in PAGES}
     # then each page runs the same number of queries
     assert after == before
+
+
+def test_definitions_page_shows_which_standards_each_figure_checks(quality):
+    desk = quality
+    # given the company's published default catalogue (JC-BJ-01: first response P90 ≤ 30 min)
+    from anju.quality.services import published_catalogue
+
+    catalogue = published_catalogue(desk.company.pk)
+    assert catalogue is not None
+    # when the help page is opened by a manager
+    response = desk.client("hq").get("/console/analytics/definitions/")
+    assert response.status_code == 200
+    # then every figure is listed, each with the standards bound to it in that catalogue
+    used = {k.code: [s.code for s in standards] for k, standards in response.context["kpis"]}
+    expected: dict[str, list[str]] = {}
+    for s in catalogue.standards.exclude(auto_check="").order_by("position", "code"):
+        expected.setdefault(s.auto_check, []).append(s.code)
+    assert expected and {k: v for k, v in used.items() if v} == expected
+    assert "JC-BJ-01" in used["first_response_p90"]
+    assert "JC-BJ-01 ≤ 30" in response.content.decode()
