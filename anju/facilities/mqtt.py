@@ -73,6 +73,7 @@ class Broker:
 
 
 RECEIVE_MAXIMUM = 10000  # unacknowledged QoS 1 messages the broker may send us at once
+BUSY_QUEUE = 1000  # messages waiting: ingestion is behind, work orders wait their turn
 
 
 def client_for(broker: Broker, client_id: str):
@@ -195,6 +196,7 @@ class MqttIngest:
         from anju.facilities.ingest import follow_up_alarms, record_events
 
         follow_ups: deque = deque()
+        last_follow_up = 0.0
         try:
             while not (done.is_set() and not self.events and not follow_ups):
                 if self.events:
@@ -204,8 +206,13 @@ class MqttIngest:
                     self.stats.alarms_cleared += outcomes.count("cleared")
                     if self.on_flush is not None:
                         self.on_flush(outcomes)
-                elif follow_ups:
+                elif follow_ups and (
+                    len(self.queue) < BUSY_QUEUE or time.monotonic() - last_follow_up >= 1.0
+                ):
+                    # Work orders are heavy Python (some forty ORM queries) sharing the GIL
+                    # with ingestion: while telemetry queues up, at most one a second.
                     follow_up_alarms([follow_ups.popleft()])
+                    last_follow_up = time.monotonic()
                 else:
                     self.events_ready.wait(0.05)
                     self.events_ready.clear()
