@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -307,7 +308,7 @@ class TextModel:
             for part in ("coef", "intercept", "a", "b"):
                 arrays[f"{name}_{part}"] = getattr(head, part)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
         tmp.replace(path)

@@ -16,7 +16,8 @@ entries' own phrasings.
 A community's own entry replaces the company's of the same key. The index of a company and
 community is built once and rebuilt when an entry changes. BM25 is rebuilt at once (cheap);
 the entry classifier (seconds to train) is shared by every index whose entries read the same
-(e.g. the communities without entries of their own), kept when only answers change, and —
+(e.g. the communities without entries of their own), kept when only answers change, stored in
+the data directory for the next process (a restart reads it instead of training), and —
 when a question or phrasing changed — retrained in a background thread while the previous
 one goes on answering, so no resident waits for training after a clerk's edit.
 """
@@ -158,6 +159,43 @@ def signature(docs: list[Doc]) -> str:
     return digest.hexdigest()
 
 
+def _model_path(sig: str):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "assistant" / "entries" / f"{sig[:40]}.npz"
+
+
+def _stored_or_trained(docs: list[Doc], sig: str):
+    """The entry classifier of these entries: from the data directory when a process trained
+    it before (a restart then costs a file read, not seconds of training), else trained and
+    stored there for the next process."""
+    from anju.assistant.classifier import TextModel
+
+    if len(docs) < 2:
+        return None
+    path = _model_path(sig)
+    try:
+        model = TextModel.load(path)
+        if set(model.heads["entry"].classes) == {str(d.id) for d in docs}:
+            return model
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001 — unreadable or another format: train it again
+        logger.warning("stored entry classifier %s unreadable (%s)", path.name, exc)
+    model = _entry_model(docs)
+    if model is not None:
+        try:
+            model.save(path)
+            stored = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+            for old in stored[:-_MAX_MODELS]:
+                old.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("entry classifier not stored (%s)", exc)
+    return model
+
+
 def _entry_model(docs: list[Doc]):
     """The entry classifier (``None`` with fewer than two entries)."""
     if len(docs) < 2:
@@ -221,7 +259,7 @@ def _train_later(key: tuple[int, int | None], stamp: tuple, docs: list[Doc], sig
 
     def work():
         try:
-            model = _entry_model(docs)
+            model = _stored_or_trained(docs, sig)
             with _lock:
                 _remember(sig, model)
                 cached = _cache.get(key)
@@ -273,7 +311,7 @@ def index_for(company_id: int, community_id: int | None) -> Index:
             model = cached[1].model
             _train_later(key, stamp, docs, sig)
         else:
-            model = _entry_model(docs)
+            model = _stored_or_trained(docs, sig)
             _remember(sig, model)
         index = Index(docs, model)
         _cache[key] = (stamp, index)

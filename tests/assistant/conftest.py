@@ -26,10 +26,12 @@ def as_(world, name: str):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_models(settings):
-    """Each test reads the classifier version and the knowledge base afresh, and trains the
-    entry classifier before answering (test_retrieval.py tests the background training)."""
+def _fresh_models(settings, tmp_path):
+    """Each test reads the classifier version and the knowledge base afresh, in a data
+    directory of its own, and trains the entry classifier before answering
+    (test_retrieval.py tests the background training)."""
     settings.ANJU_ASSISTANT_TRAIN_IN_BACKGROUND = False
+    settings.DATA_DIR = tmp_path
     classifier.forget()
     retrieval.forget()
     yield

@@ -85,3 +85,29 @@ def test_a_new_entry_is_answered_at_once_and_learnt_in_the_background(kb, settin
     other = retrieval.index_for(kb.company.pk, kb.community_b.pk)
     assert all(d.id != entry.pk for d in other.docs)
     assert str(entry.pk) not in other.model.heads["entry"].classes
+
+
+def test_a_new_process_reads_the_stored_classifier_instead_of_training(kb, monkeypatch):
+    # given a process that built the index of A (and stored its entry classifier)
+    first = retrieval.index_for(kb.company.pk, kb.community_a.pk)
+    stored = list((retrieval._model_path("x").parent).glob("*.npz"))
+    assert len(stored) == 1
+    # when the next process (nothing in memory) builds it, training is not needed
+    retrieval.forget()
+
+    def no_training(docs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(retrieval, "_entry_model", no_training)
+    again = retrieval.index_for(kb.company.pk, kb.community_a.pk)
+    # then it reads the same classifier from the file and answers alike
+    assert again.model is not first.model
+    assert again.model.heads["entry"].classes == first.model.heads["entry"].classes
+    question = "物业费发票怎么开"
+    assert again.best(question).doc.id == first.best(question).doc.id
+    assert abs(again.best(question).confidence - first.best(question).confidence) < 1e-6
+    # and a file that cannot be read is trained again, not an error
+    stored[0].write_bytes(b"not a model")
+    retrieval.forget()
+    monkeypatch.undo()
+    assert retrieval.index_for(kb.company.pk, kb.community_a.pk).model is not None
