@@ -138,6 +138,12 @@ def snapshot(
         .distinct()
     )
     ids = [s.pk for s in staff]
+    # Zones from the through table in one query (not one per technician).
+    zones: dict[int, set[int]] = {i: set() for i in ids}
+    for staff_id, community_id in Staff.communities.through.objects.filter(
+        staff_id__in=ids
+    ).values_list("staff_id", "community_id"):
+        zones[staff_id].add(community_id)
     communities = list(Community.objects.filter(company_id=community.company_id))
     plane = Plane(communities)
     shifts: dict[int, list[tuple[float, float]]] = {i: [] for i in ids}
@@ -201,7 +207,7 @@ def snapshot(
                 x=x,
                 y=y,
                 shifts=tuple(shifts[s.pk]),
-                zones=frozenset(c.pk for c in s.communities.all()),
+                zones=frozenset(zones[s.pk]),
                 free_at=free_at,
                 queue=queue,
                 current=current,

@@ -11,6 +11,7 @@ from anju.dispatch.models import DispatchDecision, DispatchMode, DispatchRule, S
 from anju.estates.scoping import scope_for
 from anju.servicedesk import services as desk
 from anju.servicedesk.models import Category, ServiceRequest
+from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,31 @@ def test_snapshot_builds_the_engine_view(crew):
     assert by_id[crew["on"].pk].on_shift(snap.now)
     assert not by_id[crew["off"].pk].on_shift(snap.now)
     assert by_id[crew["sparky"].pk].skills == frozenset({"electrical"})
+
+
+def test_snapshot_queries_do_not_grow_with_the_crew(crew, django_assert_num_queries):
+    # given the queries a snapshot of three technicians costs
+    world = crew["world"]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as three:
+        before = live.snapshot(world.community_a)
+    # when ten more technicians serve the community, each in two communities
+    for i in range(10):
+        staff = StaffFactory(
+            company=world.company,
+            communities=[world.community_a, world.community_b],
+            user=UserFactory(username=f"extra_{i}", role="staff"),
+        )
+        staff.skills.set([crew["on"].skills.first()])
+    # then the snapshot costs the same number of queries and knows their zones
+    with django_assert_num_queries(len(three)):
+        snap = live.snapshot(world.community_a)
+    assert len(snap.techs) == len(before.techs) + 10
+    known = {t.id for t in before.techs}
+    extra = [t for t in snap.techs if t.id not in known]
+    assert all(t.zones == frozenset({world.community_a.pk, world.community_b.pk}) for t in extra)
 
 
 def test_a_declined_request_goes_to_someone_else(crew, django_capture_on_commit_callbacks):
