@@ -338,7 +338,7 @@ KPIS: list[Kpi] = [
         "lower",
         30,
         _(
-            "90 % of the responded requests were answered within this time (nearest-rank 90th "
+            "Nine in ten responded requests were answered within this time (nearest-rank 90th "
             "percentile, in whole minutes rounded up)."
         ),
         _("90th percentile of (first response − submission)"),
