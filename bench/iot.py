@@ -419,8 +419,13 @@ def main() -> int:
             results["rss_start_mb"] = after[0][1]
             results["rss_end_mb"] = samples[-1][1]
             results["soak_s"] = round(time.time() - soak_start)
+            results["soak_published_readings"] = sent_total * METRICS
             results["soak_readings"] = count - base
             results["soak_rps"] = round((count - base) / (t_done - soak_start))
+            say(
+                f"  soak: {sent_total * METRICS} readings published, {count - base} stored, "
+                f"{results['soak_rps']} readings/s"
+            )
             results["rss_samples"] = samples
         else:
             results["rss_start_mb"] = round(rss_before, 1)
