@@ -178,7 +178,10 @@ class DefinitionsView(ConsoleMixin, TemplateView):
             weights=selectors.STAR_WEIGHTS,
             star_min=selectors.STAR_MIN_FINISHED,
             star_minutes=selectors.STAR_RESPONSE_MINUTES,
-            star_rule=default_star_rule(),
+            # The rule stored with the published catalogue, which is the one assessments use.
+            star_rule=catalogue.star_rule
+            if catalogue and catalogue.star_rule
+            else default_star_rule(),
         )
         return ctx
 

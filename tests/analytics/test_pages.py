@@ -311,3 +311,8 @@ def test_definitions_page_shows_which_standards_each_figure_checks(quality):
     assert expected and {k: v for k, v in used.items() if v} == expected
     assert "JC-BJ-01" in used["first_response_p90"]
     assert "JC-BJ-01 ≤ 30" in response.content.decode()
+    # and the star rule shown is the one stored with the catalogue that assessments use
+    catalogue.star_rule["veto_cap"] = 1
+    catalogue.save(update_fields=["star_rule"])
+    response = desk.client("hq").get("/console/analytics/definitions/")
+    assert response.context["star_rule"]["veto_cap"] == 1
