@@ -33,8 +33,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from procs import BenchError, anju_cmd, child_env, free_port, run, say, stop, tail
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
@@ -57,83 +57,7 @@ TARGETS = {  # key: (limit, unit, kind)
 RESIDENTS = "/console/estates/residents/"
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
 # --- processes -----------------------------------------------------------------------------------
-def child_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
-    """The environment of a child: this one without settings that would point it elsewhere."""
-    env = dict(os.environ)
-    for name in (
-        "DATABASE_URL",
-        "DJANGO_SETTINGS_MODULE",
-        "ANJU_DEBUG",
-        "ANJU_BROKER_URL",
-        "ANJU_RESULT_BACKEND",
-        "ANJU_CACHE_URL",
-        "ANJU_ALLOWED_HOSTS",
-        "ANJU_STATIC_ROOT",
-        "ANJU_SECRET_KEY",
-    ):
-        env.pop(name, None)
-    env["ANJU_DATA_DIR"] = str(data_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def run(cmd: list[str], *, log: Path, env=None, cwd=None, timeout=1800) -> float:
-    """Run a command to completion with its output in ``log``; return its wall time."""
-    started = time.perf_counter()
-    with log.open("ab") as out:
-        out.write(f"$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        try:
-            code = subprocess.run(
-                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, timeout=timeout
-            ).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
-    elapsed = time.perf_counter() - started
-    if code != 0:
-        raise BenchError(f"{' '.join(cmd)} failed ({code}); last lines of {log}:\n{tail(log)}")
-    return elapsed
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def anju_cmd() -> list[str]:
-    """``anju`` of the environment running this script."""
-    return [sys.executable, "-m", "anju.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 def memory_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MB, from /proc."""
     fields = {}

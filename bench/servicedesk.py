@@ -40,8 +40,6 @@ import os
 import random
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +47,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from procs import BenchError, anju_cmd, child_env, free_port, run, say, start, stop, tail
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
@@ -80,14 +80,6 @@ REPORTS = [
 ]
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile of ``values`` (sorted or not)."""
     ordered = sorted(values)
@@ -95,89 +87,6 @@ def percentile(values: list[float], p: float) -> float:
 
 
 # --- processes -----------------------------------------------------------------------------------
-def child_env(data_dir: Path, database_url: str | None, broker_url: str | None = None) -> dict:
-    """The environment of a child: this one without settings that would point it elsewhere."""
-    env = dict(os.environ)
-    for name in (
-        "DATABASE_URL",
-        "DJANGO_SETTINGS_MODULE",
-        "ANJU_DEBUG",
-        "ANJU_BROKER_URL",
-        "ANJU_RESULT_BACKEND",
-        "ANJU_CACHE_URL",
-        "ANJU_ALLOWED_HOSTS",
-        "ANJU_STATIC_ROOT",
-        "ANJU_SECRET_KEY",
-    ):
-        env.pop(name, None)
-    env["ANJU_DATA_DIR"] = str(data_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    if broker_url:
-        env["ANJU_BROKER_URL"] = broker_url
-    return env
-
-
-def run(cmd: list[str], *, log: Path, env=None, cwd=None, timeout=1800) -> float:
-    """Run a command to completion with its output in ``log``; return its wall time."""
-    started = time.perf_counter()
-    with log.open("ab") as out:
-        out.write(f"$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        try:
-            code = subprocess.run(
-                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, timeout=timeout
-            ).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
-    elapsed = time.perf_counter() - started
-    if code != 0:
-        raise BenchError(f"{' '.join(cmd)} failed ({code}); last lines of {log}:\n{tail(log)}")
-    return elapsed
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def anju_cmd() -> list[str]:
-    return [sys.executable, "-m", "anju.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], *, log: Path, env, cwd) -> subprocess.Popen:
-    with log.open("ab") as out:
-        out.write(f"$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        return subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    """SIGTERM a process we started (and its own process group), then SIGKILL if it lingers."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 def child(mode: str, env: dict, cwd: Path, log: Path, *extra: str) -> dict:
     """Run this script in a child mode (settings are read once per process); its last stdout
     line is a JSON object; other lines are echoed."""
