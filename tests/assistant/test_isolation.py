@@ -4,6 +4,7 @@ the chat page, the API, and questions written to pull them out (room numbers, na
 prompt injection) — and the same holds the other way round."""
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -120,5 +121,8 @@ def test_bills_api_is_scoped_to_the_household(kb):
     listed = {b["id"] for b in api.get("/api/v1/bills").json()["items"]}
     assert mine.pk in listed and theirs.pk not in listed
     assert api.get(f"/api/v1/bills/{theirs.pk}").status_code == 404
+    # every room has the same area, so compare with A-101's own bills rather than an amount
     summary = api.get("/api/v1/bills/summary").json()
-    assert "447.50" not in json.dumps(summary)
+    own = Bill.objects.filter(room=kb.room_a101)
+    assert summary["count"] == own.count()
+    assert Decimal(summary["billed"]) == sum(b.amount for b in own)
