@@ -116,7 +116,7 @@ SEVERITY_COLOURS = {"critical": "red", "major": "orange", "minor": "yellow", "wa
 
 
 class AlarmState(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("alarm state", "Active")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     CLEARED = "cleared", _("Cleared")
 
