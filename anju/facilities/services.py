@@ -972,6 +972,13 @@ def _repeat(event: Event, moment: datetime) -> bool:
         value=event.value if event.value is not None else alarm.value,
         severity=severity,
     )
+    if severity == Severity.CRITICAL != alarm.severity and alarm.request_id:
+        # A lift that went from "tilting" to "stuck" is now an emergency: so is its work order.
+        desk.request_raise_priority(
+            request_id=alarm.request_id,
+            priority=Priority.URGENT,
+            note=_("Alarm %(message)s became critical.") % {"message": alarm.message},
+        )
     return True
 
 

@@ -31,6 +31,7 @@ from anju.servicedesk.calendars import spec_for
 from anju.servicedesk.choices import (
     ACTIVE_STATES,
     OPEN_STATES,
+    PRIORITY_RANK,
     ActionState,
     Channel,
     EscalationTarget,
@@ -1318,6 +1319,47 @@ def request_reclassify(
             scope=scope,
         )
     return _load(request.pk)
+
+
+@transaction.atomic
+def request_raise_priority(*, request_id: int, priority: str, note: str) -> bool:
+    """The system raises an open request's priority (an alarm grew critical): never lowers it,
+    recomputes the deadlines from submission as a reclassification does, and records why on the
+    timeline. Returns whether anything changed."""
+    if priority not in PRIORITY_RANK:
+        raise Invalid(_("Unknown priority."))
+    request = (
+        ServiceRequest.objects.select_for_update()
+        .select_related("category", "community")
+        .filter(pk=request_id)
+        .first()
+    )
+    if (
+        request is None
+        or request.state not in ACTIVE_STATES
+        or PRIORITY_RANK[priority] >= PRIORITY_RANK[request.priority]
+    ):
+        return False
+    before = request.priority
+    request.priority = priority
+    _apply_sla(request)
+    if request.state == State.ON_HOLD:
+        request.next_escalation_at = None
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        priority=priority,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        **{f: getattr(request, f) for f in SLA_FIELDS if f != "escalation_step"},
+    )
+    _event(
+        request,
+        scope=None,
+        kind=EventKind.COMMENTED,
+        public=False,
+        note=note[:500],
+        data={"priority": {"from": before, "to": priority}},
+    )
+    return True
 
 
 # Called inside the transaction with (request, before, after, scope) when a request is

@@ -113,6 +113,31 @@ def test_repeats_update_the_open_alarm_and_severity_only_rises(kit, ingester, cl
     assert Alarm.objects.count() == 1
 
 
+def test_an_alarm_turning_critical_makes_its_work_order_urgent(kit, ingester, clock):
+    # given: a major tilt alarm and its high-priority work order
+    for i in range(3):
+        lift(kit, ingester, clock, T0 + 15 * i, tilt_deg=2.0)
+    request = Alarm.objects.get().request
+    assert request.priority == "high"
+    # when: the tilt passes 3° (critical)
+    lift(kit, ingester, clock, T0 + 40, tilt_deg=1.2)
+    for i in range(3):
+        lift(kit, ingester, clock, T0 + 50 + 15 * i, tilt_deg=3.5)
+    # then: the same work order is urgent, with tighter deadlines and the reason on its timeline
+    before_respond_by = request.respond_by
+    request.refresh_from_db()
+    assert request.priority == "urgent"
+    assert request.respond_by < before_respond_by
+    event = request.events.filter(data__priority__to="urgent").get()
+    assert event.data["priority"] == {"from": "high", "to": "urgent"}
+    assert not event.public
+    # and another critical repeat changes nothing more
+    lift(kit, ingester, clock, T0 + 100, tilt_deg=1.2)
+    for i in range(3):
+        lift(kit, ingester, clock, T0 + 110 + 15 * i, tilt_deg=3.6)
+    assert request.events.filter(data__priority__to="urgent").count() == 1
+
+
 def test_a_cleared_alarm_that_recurs_is_a_new_alarm(kit, ingester, clock):
     # given: raised and cleared
     for i in range(3):

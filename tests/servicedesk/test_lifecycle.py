@@ -1000,3 +1000,29 @@ def test_three_stars_or_less_is_a_low_score(desk, category, stars, low):
     assert [r.request_id for r in rows] == ([request.pk] if low else [])
     alerted = desk.users["manager_a"].notifications.filter(event="request.low_score").exists()
     assert alerted is low
+
+
+def test_system_priority_raise_only_raises_open_requests(desk, category):
+    # given an open normal request and a closed one
+    world = desk
+    open_one = submit(world, category, priority="normal")
+    closed = new_request_in(world, category, "closed", priority="normal")
+    # when the system asks for "low" (lower) and "urgent" (higher)
+    lowered = services.request_raise_priority(request_id=open_one.pk, priority="low", note="lower")
+    raised = services.request_raise_priority(
+        request_id=open_one.pk, priority="urgent", note="告警升级"
+    )
+    untouched = services.request_raise_priority(
+        request_id=closed.pk, priority="urgent", note="告警升级"
+    )
+    # then only the open request is raised, with new deadlines and one internal event
+    assert (lowered, raised, untouched) == (False, True, False)
+    before = open_one.respond_by
+    open_one.refresh_from_db()
+    closed.refresh_from_db()
+    assert open_one.priority == "urgent" and open_one.respond_by < before
+    assert closed.priority == "normal"
+    event = open_one.events.get(data__priority__to="urgent")
+    assert (event.note, event.public, event.actor) == ("告警升级", False, None)
+    with pytest.raises(Invalid):
+        services.request_raise_priority(request_id=open_one.pk, priority="asap", note="")
