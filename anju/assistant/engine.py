@@ -116,6 +116,11 @@ class Context:
     now: datetime = field(default_factory=timezone.now)
 
 
+def _request_title(request) -> str:
+    """How a request is named as the basis of an answer ("依据：工单 GD…")."""
+    return _("Request %(number)s") % {"number": request.number or request.pk}
+
+
 def menu() -> list[dict]:
     return [
         {"label": _("My bills"), "send": _("How much do I owe?")},
@@ -279,7 +284,7 @@ def handoff(ctx: Context, plain: str, *, confidence: float | None = None) -> Rep
         Intent.HANDOFF,
         Outcome.HANDED_OFF,
         confidence=confidence,
-        sources=[{"kind": "request", "id": request.pk, "title": request.number}],
+        sources=[{"kind": "request", "id": request.pk, "title": _request_title(request)}],
         actions=[{"label": _("Open the request"), "url": f"/m/requests/{request.pk}/"}],
         handoff=True,
         request_id=request.pk,
@@ -877,7 +882,7 @@ def _submit(ctx: Context, flow: dict) -> Reply:
         text,
         Intent.SUBMIT,
         Outcome.ANSWERED,
-        sources=[{"kind": "request", "id": created.pk, "title": created.number}],
+        sources=[{"kind": "request", "id": created.pk, "title": _request_title(created)}],
         actions=[{"label": _("Open the request"), "url": f"/m/requests/{created.pk}/"}],
         flow={},
         request_id=created.pk,
