@@ -3,7 +3,7 @@ classifier, and for staff the knowledge base, hand-offs waiting and the figures.
 
 from datetime import datetime
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from anju.assistant import selectors, services
@@ -223,7 +223,7 @@ def create_knowledge(request, payload: KnowledgeIn):
     scope = request_scope(request)
     data = payload.dict()
     community = _community(scope, data.pop("community_id"))
-    return 201, services.knowledge_save(scope=scope, community=community, **data)
+    return Status(201, services.knowledge_save(scope=scope, community=community, **data))
 
 
 @router.put("/assistant/knowledge/{entry_id}", response=KnowledgeOut)
@@ -239,7 +239,7 @@ def update_knowledge(request, entry_id: int, payload: KnowledgeIn):
 def delete_knowledge(request, entry_id: int):
     scope = request_scope(request)
     services.knowledge_delete(scope=scope, entry=selectors.knowledge_get(scope=scope, pk=entry_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/assistant/handoffs", response=list[ConversationOut])

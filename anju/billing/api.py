@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from anju.billing import selectors, services
@@ -148,8 +148,11 @@ def pay_bill(request, bill_id: int, payload: PayIn):
     """Record that the bill was paid in full (409 if it is paid already)."""
     scope = request_scope(request)
     bill = selectors.bill_get(scope=scope, pk=bill_id)
-    return 201, services.bill_mark_paid(
-        scope=scope, bill=bill, method=payload.method, reference=payload.reference
+    return Status(
+        201,
+        services.bill_mark_paid(
+            scope=scope, bill=bill, method=payload.method, reference=payload.reference
+        ),
     )
 
 
@@ -164,4 +167,4 @@ def run_bills(request, payload: BillRunIn):
     scope = request_scope(request)
     community = estate_selectors.community_get(scope=scope, pk=payload.community_id)
     created = services.bill_run(scope=scope, community=community, period=_month(payload.period))
-    return 201, {"created": created}
+    return Status(201, {"created": created})

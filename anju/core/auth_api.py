@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.throttling import AnonRateThrottle
 
 from anju.core.audit import audit
@@ -59,4 +59,4 @@ def token_revoke(request):
     token = getattr(request, "api_token", None)
     if token is not None:
         token.delete()
-    return 204, None
+    return Status(204, None)

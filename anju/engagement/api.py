@@ -4,7 +4,7 @@ write, publish and withdraw their communities' notices."""
 from datetime import datetime
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from anju.core.api import request_scope
@@ -93,16 +93,19 @@ def create_notice(request, payload: NoticeIn):
     """Write a draft notice (publish it with ``POST /notices/{id}/publish``)."""
     scope = request_scope(request)
     community = estate_selectors.community_get(scope=scope, pk=payload.community_id)
-    return 201, services.notice_create(
-        scope=scope,
-        community=community,
-        title=payload.title,
-        body=payload.body,
-        category=payload.category,
-        valid_from=payload.valid_from,
-        valid_until=payload.valid_until,
-        buildings=_buildings(community, payload.building_ids),
-        tags=[str(t) for t in payload.tags],
+    return Status(
+        201,
+        services.notice_create(
+            scope=scope,
+            community=community,
+            title=payload.title,
+            body=payload.body,
+            category=payload.category,
+            valid_from=payload.valid_from,
+            valid_until=payload.valid_until,
+            buildings=_buildings(community, payload.building_ids),
+            tags=[str(t) for t in payload.tags],
+        ),
     )
 
 

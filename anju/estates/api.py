@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.throttling import AnonRateThrottle
 from pydantic import field_validator
@@ -358,7 +358,7 @@ def register(request, payload: RegisterIn):
         password=payload.password,
     )
     token, key = ApiToken.issue(user, label="register")
-    return 201, RegisterOut(token=key, expires_at=token.expires_at, user_id=user.pk)
+    return Status(201, RegisterOut(token=key, expires_at=token.expires_at, user_id=user.pk))
 
 
 @router.get(
@@ -401,7 +401,7 @@ def community_get(request, community_id: int):
 @router.post("/communities", response={201: CommunityOut})
 def community_create(request, payload: CommunityIn):
     community = services.community_create(scope=_scope(request), **payload.dict())
-    return 201, community
+    return Status(201, community)
 
 
 @router.patch("/communities/{community_id}", response=CommunityOut)
@@ -430,7 +430,7 @@ def building_create(request, payload: BuildingIn):
     scope = _scope(request)
     data = payload.dict()
     community = selectors.community_get(scope=scope, pk=data.pop("community_id"))
-    return 201, services.building_create(scope=scope, community=community, **data)
+    return Status(201, services.building_create(scope=scope, community=community, **data))
 
 
 @router.patch("/buildings/{building_id}", response=BuildingOut)
@@ -448,7 +448,7 @@ def building_delete(request, building_id: int):
     services.building_delete(
         scope=scope, building=selectors.building_get(scope=scope, pk=building_id)
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/units", response=list[UnitOut])
@@ -462,7 +462,7 @@ def unit_create(request, payload: UnitIn):
     scope = _scope(request)
     data = payload.dict()
     building = selectors.building_get(scope=scope, pk=data.pop("building_id"))
-    return 201, services.unit_create(scope=scope, building=building, **data)
+    return Status(201, services.unit_create(scope=scope, building=building, **data))
 
 
 # --- rooms ---------------------------------------------------------------------------------------
@@ -506,7 +506,7 @@ def room_create(request, payload: RoomIn):
     scope = _scope(request)
     data = payload.dict()
     unit = selectors.unit_get(scope=scope, pk=data.pop("unit_id"))
-    return 201, services.room_create(scope=scope, unit=unit, **data)
+    return Status(201, services.room_create(scope=scope, unit=unit, **data))
 
 
 @router.patch("/rooms/{room_id}", response=RoomOut)
@@ -520,7 +520,7 @@ def room_update(request, room_id: int, payload: RoomPatch):
 def room_delete(request, room_id: int):
     scope = _scope(request)
     services.room_delete(scope=scope, room=selectors.room_get(scope=scope, pk=room_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/members", response={201: MemberOut}, tags=["households"])
@@ -531,7 +531,7 @@ def member_add(request, room_id: int, payload: MemberIn):
     member = services.household_member_add(
         scope=scope, room=room, resident=resident, role=payload.role, moved_in=payload.moved_in
     )
-    return 201, member
+    return Status(201, member)
 
 
 @router.post(
@@ -556,7 +556,9 @@ def member_move_out(request, room_id: int, member_id: int, payload: MoveOutIn):
 def invite_issue(request, room_id: int, payload: InviteIn):
     scope = _scope(request)
     room = selectors.room_get(scope=scope, pk=room_id)
-    return 201, services.invite_issue(scope=scope, room=room, role=payload.role, days=payload.days)
+    return Status(
+        201, services.invite_issue(scope=scope, room=room, role=payload.role, days=payload.days)
+    )
 
 
 @router.get("/invites", response=list[InviteOut], tags=["households"])
@@ -602,7 +604,9 @@ def resident_create(request, payload: ResidentIn):
     if room is not None and room.community_id != community.pk:
         raise Invalid(_("The room is not in the chosen community."))
     data["tags"] = [str(t) for t in data["tags"]]
-    return 201, services.resident_create(scope=scope, community=community, room=room, **data)
+    return Status(
+        201, services.resident_create(scope=scope, community=community, room=room, **data)
+    )
 
 
 @router.patch("/residents/{resident_id}", response=ResidentOut)

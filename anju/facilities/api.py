@@ -7,7 +7,7 @@ import threading
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from anju.core.api import request_scope
@@ -306,14 +306,14 @@ def telemetry(request):
     counts refusals per reason); accepted readings are stored and the rules evaluated before
     the answer."""
     if len(request.body) > MAX_BODY:
-        return 413, {"detail": _("The body is larger than 1 MB.")}
+        return Status(413, {"detail": _("The body is larger than 1 MB.")})
     try:
         data = json.loads(request.body, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return 400, {"detail": _("The body is not valid JSON.")}
+        return Status(400, {"detail": _("The body is not valid JSON.")})
     messages = data.get("messages") if isinstance(data, dict) else None
     if not isinstance(messages, list) or not messages or len(messages) > MAX_MESSAGES:
-        return 400, {"detail": _('Send {"messages": [...]} with 1 to 1,000 messages.')}
+        return Status(400, {"detail": _('Send {"messages": [...]} with 1 to 1,000 messages.')})
     rejected: dict[str, int] = {}
     accepted = 0
     with _lock:
@@ -332,9 +332,12 @@ def telemetry(request):
             else:
                 accepted += 1
         result = ingester.flush()
-    return 200, {
-        "accepted": accepted,
-        "readings": result.readings,
-        "rejected": rejected,
-        "alarms_raised": result.alarms_raised,
-    }
+    return Status(
+        200,
+        {
+            "accepted": accepted,
+            "readings": result.readings,
+            "rejected": rejected,
+            "alarms_raised": result.alarms_raised,
+        },
+    )

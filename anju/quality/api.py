@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -420,7 +420,7 @@ def response_create(request, campaign_id: int, payload: ResponseIn):
         channel=payload.channel,
         answers={str(k): v for k, v in payload.answers.items()},
     )
-    return 201, response
+    return Status(201, response)
 
 
 # --- standards and assessments -------------------------------------------------------------------
@@ -465,7 +465,7 @@ def assessment_create(request, payload: AssessmentIn):
         period_end=payload.period_end,
         assessor_org=payload.assessor_org,
     )
-    return 201, _assessment_detail(assessment)
+    return Status(201, _assessment_detail(assessment))
 
 
 @router.post("/assessments/{assessment_id}/items/{item_id}", response=ItemOut)
@@ -540,7 +540,7 @@ def inspection_create(request, payload: InspectionIn):
         standard=standard,
         rectifications=rectifications,
     )
-    return 201, inspection
+    return Status(201, inspection)
 
 
 @router.get("/rectifications", response=list[RectificationOut])

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -344,7 +344,7 @@ def request_submit(request, payload: SubmitIn):
             preferred_to=payload.preferred_to,
         ),
     )
-    return 201, created
+    return Status(201, created)
 
 
 @router.get("/requests/{request_id}", response=RequestOut)
@@ -368,7 +368,7 @@ def request_photos(request, request_id: int, photos: File[list[UploadedFile]], n
         note=note or _("Photos added."),
         photos=photos,
     )
-    return 201, event
+    return Status(201, event)
 
 
 def _staff(scope, staff_id: int) -> Staff:
@@ -470,11 +470,14 @@ def request_reopen(request, request_id: int, payload: NoteRequiredIn):
 
 @router.post("/requests/{request_id}/comment", response={201: EventOut})
 def request_comment(request, request_id: int, payload: CommentIn):
-    return 201, services.request_comment(
-        scope=_scope(request),
-        request=_get(request, request_id),
-        note=payload.note,
-        public=payload.public,
+    return Status(
+        201,
+        services.request_comment(
+            scope=_scope(request),
+            request=_get(request, request_id),
+            note=payload.note,
+            public=payload.public,
+        ),
     )
 
 
@@ -483,12 +486,15 @@ def request_rate(request, request_id: int, payload: RateIn):
     rating = services.request_rate(
         scope=_scope(request), request=_get(request, request_id), **payload.dict()
     )
-    return 201, {
-        "overall": rating.overall,
-        "timeliness": rating.timeliness,
-        "attitude": rating.attitude,
-        "comment": rating.comment,
-    }
+    return Status(
+        201,
+        {
+            "overall": rating.overall,
+            "timeliness": rating.timeliness,
+            "attitude": rating.attitude,
+            "comment": rating.comment,
+        },
+    )
 
 
 @router.post("/requests/{request_id}/reclassify", response=RequestOut)
