@@ -15,6 +15,7 @@ from anju.billing.choices import Basis, FeeKind
 from anju.engagement import services as notices
 from anju.estates.models import Room
 from anju.estates.scoping import scope_for
+from anju.servicedesk import services as desk_services
 from tests.servicedesk.conftest import category, desk  # noqa: F401 — shared fixtures
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -90,3 +91,18 @@ def ask(world, text: str, *, user: str = "resident_a", conversation=None):
         scope=as_(world, user), text=text, conversation=conversation
     )
     return conversation, reply
+
+
+def submit_for_neighbour(world, category, description: str = "阳台地漏堵了"):  # noqa: F811 — the fixture name
+    """A request of the other household of building 1 (A-102), as its resident files it."""
+    return desk_services.request_submit(
+        scope=scope_for(world.users["resident_other"]),
+        channel="resident_app",
+        submission=desk_services.Submission(
+            community=world.community_a,
+            category=category,
+            room=world.room_a102,
+            requester=world.resident_other,
+            description=description,
+        ),
+    )

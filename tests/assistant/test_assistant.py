@@ -13,9 +13,8 @@ import pytest
 from anju.assistant import services
 from anju.assistant.models import Conversation, FaqEntry, Message
 from anju.core.errors import Forbidden, Invalid, NotFound
-from anju.servicedesk import services as desk
 from anju.servicedesk.models import ServiceRequest
-from tests.assistant.conftest import as_, ask
+from tests.assistant.conftest import as_, ask, submit_for_neighbour
 from tests.servicedesk.conftest import submit
 
 pytestmark = pytest.mark.django_db
@@ -41,17 +40,7 @@ def test_my_bills_from_live_data_and_only_mine(kb):
 def test_request_status_lists_only_my_households_requests(kb, category):
     # given a request of A-101 and one of A-102
     mine = submit(kb, category, description="厨房水管漏水")
-    other = desk.request_submit(
-        scope=as_(kb, "resident_other"),
-        channel="resident_app",
-        submission=desk.Submission(
-            community=kb.community_a,
-            category=category,
-            room=kb.room_a102,
-            requester=kb.resident_other,
-            description="阳台地漏堵了",
-        ),
-    )
+    other = submit_for_neighbour(kb, category)
     # when resident_a asks where their repair is
     _c, reply = ask(kb, "我的报修到哪了")
     # then the answer names their request with its deadline, not the neighbour's

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from anju.billing.models import Bill
-from anju.servicedesk import services as desk
-from tests.assistant.conftest import as_
+from tests.assistant.conftest import submit_for_neighbour
 from tests.servicedesk.conftest import submit
 
 pytestmark = pytest.mark.django_db
@@ -28,17 +27,7 @@ def post(client, url, body):
 def requests_of_both(kb, category):
     """One open request of each household of building 1."""
     mine = submit(kb, category, description="厨房水管漏水")
-    theirs = desk.request_submit(
-        scope=as_(kb, "resident_other"),
-        channel="resident_app",
-        submission=desk.Submission(
-            community=kb.community_a,
-            category=category,
-            room=kb.room_a102,
-            requester=kb.resident_other,
-            description="阳台地漏堵了",
-        ),
-    )
+    theirs = submit_for_neighbour(kb, category)
     return mine, theirs
 
 
