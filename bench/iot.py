@@ -240,6 +240,34 @@ def percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+# The broker settings docs/facilities.md recommends in front of the ingester: no cap on queued
+# or in-flight messages, so a burst waits in the broker instead of being dropped.
+BROKER_CONF = """listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+"""
+
+
+def start_broker() -> tuple[subprocess.Popen, str]:
+    """A private mosquitto on a free port with BROKER_CONF; returns (process, URL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    conf = Path(tempfile.mkdtemp(prefix="anju-mqtt-")) / "mosquitto.conf"
+    conf.write_text(BROKER_CONF.format(port=port))
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 10
+    while not reachable("127.0.0.1", port) and time.time() < deadline:
+        time.sleep(0.1)
+    say(f"private broker on 127.0.0.1:{port} ({conf})")
+    return proc, f"mqtt://127.0.0.1:{port}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="under a minute")
@@ -250,6 +278,12 @@ def main() -> int:
         ),
     )
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
+    parser.add_argument(
+        "--own-broker",
+        action="store_true",
+        help="start a private mosquitto with the ingest settings of docs/facilities.md "
+        "(queues instead of dropping) instead of using --mqtt-url",
+    )
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--seconds", type=float, help="per throughput step (default 20; quick 4)")
     parser.add_argument("--rate", type=float, default=20000, help="readings/s, latency and soak")
@@ -262,6 +296,9 @@ def main() -> int:
     soak_seconds = (
         args.soak_seconds if args.soak_seconds is not None else (0 if args.quick else 600)
     )
+    broker = None
+    if args.own_broker:
+        broker, args.mqtt_url = start_broker()
     mq = urlparse(args.mqtt_url)
     db = urlparse(args.database_url)
     if not reachable(mq.hostname or "127.0.0.1", mq.port or 1883):
@@ -454,6 +491,9 @@ def main() -> int:
     finally:
         if ingester is not None and ingester.poll() is None:
             ingester.kill()
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
         if not args.keep:
             try:
                 drop_database(args.database_url)
