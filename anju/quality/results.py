@@ -25,70 +25,38 @@ MIN_GROUP = 5
 GOOD = 4  # scale answers ≥ GOOD count as satisfied
 LOW_SCALE = 3
 LOW_NPS = 6
+COUNTED = (QuestionKind.SCALE, QuestionKind.NPS)
 
 
 def pct(part: int | float, whole: int | float) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def grouped_counts(answers: QuerySet[SurveyAnswer], kind: str | None = None):
+    """``(dimension, kind, score, n)`` of the scored answers of ``answers``: what
+    ``stats_from_counts`` reads, whether from the answers or from the month counts."""
+    scored = answers.filter(score__isnull=False)
+    scored = scored.filter(kind=kind) if kind else scored.filter(kind__in=COUNTED)
+    return scored.values_list("dimension", "kind", "score").annotate(n=Count("id")).order_by()
+
+
 def scale_stats(answers: QuerySet[SurveyAnswer]) -> dict:
     """Count, mean and satisfaction of the scale answers of ``answers``."""
-    row = answers.filter(kind=QuestionKind.SCALE, score__isnull=False).aggregate(
-        n=Count("id"), mean=Avg("score"), good=Count("id", filter=Q(score__gte=GOOD))
-    )
-    return {
-        "n": row["n"],
-        "good": row["good"],
-        "mean": round(row["mean"], 2) if row["mean"] is not None else None,
-        "satisfaction": pct(row["good"], row["n"]),
-    }
+    return stats_from_counts(grouped_counts(answers, QuestionKind.SCALE))["scale"]
 
 
 def nps_stats(answers: QuerySet[SurveyAnswer]) -> dict:
-    row = answers.filter(kind=QuestionKind.NPS, score__isnull=False).aggregate(
-        n=Count("id"),
-        promoters=Count("id", filter=Q(score__gte=9)),
-        detractors=Count("id", filter=Q(score__lte=LOW_NPS)),
-    )
-    n = row["n"]
-    return {
-        "n": n,
-        "promoters": row["promoters"],
-        "detractors": row["detractors"],
-        "passives": n - row["promoters"] - row["detractors"],
-        "nps": round(100 * (row["promoters"] - row["detractors"]) / n, 1) if n else None,
-    }
+    return stats_from_counts(grouped_counts(answers, QuestionKind.NPS))["nps"]
 
 
 def by_dimension(answers: QuerySet[SurveyAnswer]) -> list[dict]:
-    rows = (
-        answers.filter(kind=QuestionKind.SCALE, score__isnull=False)
-        .values("dimension")
-        .annotate(n=Count("id"), mean=Avg("score"), good=Count("id", filter=Q(score__gte=GOOD)))
-    )
-    found = {r["dimension"]: r for r in rows}
-    out = []
-    for value, label in Dimension.choices:
-        r = found.get(value)
-        if r is None:
-            continue
-        out.append(
-            {
-                "dimension": value,
-                "label": label,
-                "n": r["n"],
-                "mean": round(r["mean"], 2),
-                "satisfaction": pct(r["good"], r["n"]),
-            }
-        )
-    return out
+    return stats_from_counts(grouped_counts(answers, QuestionKind.SCALE))["dimensions"]
 
 
 def stats_from_counts(counts) -> dict:
-    """Scale, NPS and per-dimension figures (the same definitions as ``scale_stats``,
-    ``nps_stats`` and ``by_dimension``) from grouped counts: an iterable of ``(dimension, kind,
-    score, n)``. The dashboard reads many periods from one grouped query this way instead of
-    scanning the answers once per figure."""
+    """Scale, NPS and per-dimension figures — the one place these definitions are computed —
+    from grouped counts: an iterable of ``(dimension, kind, score, n)`` (``grouped_counts`` of
+    answers, or the month counts the dashboard reads)."""
     scale_n = scale_good = scale_sum = 0
     nps_n = promoters = detractors = 0
     dims: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # n, good, sum

@@ -67,6 +67,7 @@ from anju.quality.models import (
 )
 from anju.quality.perms import QualityPerm
 from anju.quality.rating import Scored, stars_for
+from anju.quality.results import COUNTED
 
 User = get_user_model()
 
@@ -701,7 +702,7 @@ def response_submit(
 
 
 # --- survey answer counts (the roll-up the dashboard reads) -----------------------------------
-COUNTED_KINDS = (QuestionKind.SCALE, QuestionKind.NPS)
+COUNTED_KINDS = COUNTED
 
 
 def _local_month(moment: datetime) -> date:
