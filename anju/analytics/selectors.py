@@ -177,18 +177,10 @@ def survey_counts_raw(community_ids: list[int], period: Period) -> list[tuple]:
     """The same counts straight from the answers, for any dates (the star-rating checks'
     periods need not be whole months)."""
     lo, hi = period.bounds()
-    return list(
-        SurveyAnswer.objects.filter(
-            community_id__in=community_ids,
-            submitted_at__gte=lo,
-            submitted_at__lt=hi,
-            score__isnull=False,
-            kind__in=[QuestionKind.SCALE, QuestionKind.NPS],
-        )
-        .values_list("dimension", "kind", "score")
-        .annotate(n=Count("id"))
-        .order_by()
+    answers = SurveyAnswer.objects.filter(
+        community_id__in=community_ids, submitted_at__gte=lo, submitted_at__lt=hi
     )
+    return list(survey_results.grouped_counts(answers))
 
 
 def survey_figures(
