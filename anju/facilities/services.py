@@ -992,7 +992,6 @@ def _alarm_request(
     except Invalid:
         logger.warning("no category for alarm %s", alarm.pk)
         return
-    urgent = alarm.severity == Severity.CRITICAL and rule.priority == Priority.URGENT
     request = desk.request_submit(
         scope=None,
         channel=Channel.SYSTEM,
@@ -1015,7 +1014,7 @@ def _alarm_request(
                 "message": alarm.message,
                 "time": timezone.localtime(alarm.raised_at).strftime("%Y-%m-%d %H:%M:%S"),
             },
-            priority=Priority.URGENT if urgent else rule.priority,
+            priority=rule.priority,
         ),
     )
     Alarm.objects.filter(pk=alarm.pk).update(request=request)
