@@ -1,9 +1,10 @@
 """A streaming anomaly detector per metric: learns each series online, no training step.
 
 Each value costs a few dictionary look-ups and a bounded amount of memory (at most
-8 + 8² + 8³ contexts of 8 counters), so the ingester can keep one detector per (device, metric)
-for thousands of series. How it works (docs/facilities.md, "Anomaly detector"), in the spirit of
-the contextual detectors that do well on the Numenta Anomaly Benchmark:
+8 + 8² + 8³ contexts of 9 counters, plus two counters per bin), so the ingester can keep one
+detector per (device, metric) for thousands of series. How it works (docs/facilities.md,
+"Anomaly detector"), in the spirit of the contextual detectors that do well on the Numenta
+Anomaly Benchmark:
 
 1. **Quantise.** The value falls into one of ``bins`` equal bins between the lowest and the
    highest value seen so far. A value beyond the known range by more than ``tolerance`` of it
@@ -12,21 +13,28 @@ the contextual detectors that do well on the Numenta Anomaly Benchmark:
    last 1, 2 and 3 symbols. For the new symbol, each context order says how surprising it is:
    a context never seen before, or a symbol that never followed it, is novel; otherwise the
    surprise is 1 − the symbol's frequency after that context.
-3. **Score.** Half the share of context orders for which the symbol is novel plus half the
-   mean surprise: 1.0 for a never-seen pattern, near 0 for the usual one.
-4. **Rest.** After it reports a score of at least ``base``, the detector stays quiet for
+3. **Dwell.** For each bin the detector keeps the longest run of consecutive values it has
+   seen in it. A run at least ``run_min`` long that lasts more than ``run_factor`` times that
+   record is anomalous (a stuck sensor, a cycle that stopped, a level held too long) — what
+   short contexts cannot see. The record grows as it is broken, so a longer run fires again.
+4. **Score.** Half the share of context orders for which the symbol is novel plus half the
+   mean surprise: 1.0 for a never-seen pattern, near 0 for the usual one; 1.0 for a novel
+   extreme or a broken dwell record.
+5. **Rest.** After it reports a score of at least ``base``, the context part stays quiet for
    ``rest`` values (the alarm is raised already; its echoes would only be noise), as NAB's
-   CAD OSE does — except for a novel extreme, which always reports 1.0 (an anomaly that grows
-   must not hide behind the one before it).
-5. **Warm-up.** Scores are 0 for the first ``warmup`` values.
+   CAD OSE does — except for an extreme far beyond the known range (more than
+   ``quiet_tolerance`` of it: an anomaly that grows must not hide behind the one before it).
+   The dwell part has its own rest of the same length, so a long stall raises one alarm and
+   not one per broken record; it is not silenced by a context alarm just before it (and it
+   starts the context part's rest like any other detection).
+6. **Warm-up.** Scores are 0 for the first ``warmup`` values.
 
-``score`` is in [0, 1]; a rule fires at a score such as 0.8 (about the threshold that NAB's
-optimisation picks; bench/nab.py).
+``score`` is in [0, 1]; a rule fires at a score such as 0.99 (NAB's threshold optimisation
+picks 1.0 for this detector: the novel extremes, broken dwell records and fully novel
+patterns; bench/nab.py).
 """
 
 from __future__ import annotations
-
-EXTREMES_PASS = False
 
 
 class StreamingDetector:
@@ -37,6 +45,9 @@ class StreamingDetector:
         "rest",
         "base",
         "tolerance",
+        "quiet_tolerance",
+        "run_factor",
+        "run_min",
         "warmup",
         "n",
         "low",
@@ -46,43 +57,58 @@ class StreamingDetector:
         "h3",
         "counts",
         "quiet",
+        "run",
+        "longest",
+        "dwell_quiet",
     )
 
     def __init__(
         self,
         *,
         bins: int = 8,
-        rest: int = 120,
+        rest: int = 240,
         base: float = 0.75,
         tolerance: float = 0.02,
+        quiet_tolerance: float = 0.1,
+        run_factor: float = 1.5,
+        run_min: int = 8,
         warmup: int = 500,
     ):
         self.bins = bins
         self.rest = rest
         self.base = base
         self.tolerance = tolerance
+        self.quiet_tolerance = quiet_tolerance
+        self.run_factor = run_factor
+        self.run_min = run_min
         self.warmup = warmup
         self.n = 0
         self.low = self.high = 0.0
         self.h1 = self.h2 = self.h3 = -1  # the last three symbols, newest first
         self.counts: dict[int, list[int]] = {}
         self.quiet = 0
+        self.run = 0  # length of the current run of h1
+        self.longest = [0] * bins  # per bin, the longest run seen (the dwell record)
+        self.dwell_quiet = 0
 
     def update(self, value: float) -> float:
         n = self.n = self.n + 1
         if n == 1:
             self.low = self.high = value
-        span = self.high - self.low
-        novel_extreme = n > 1 and (
-            value > self.high + self.tolerance * span or value < self.low - self.tolerance * span
-        )
-        if value < self.low:
-            self.low = value
-        elif value > self.high:
-            self.high = value
-        span = self.high - self.low
+        low, high = self.low, self.high
+        span = high - low
+        novel_extreme = far_extreme = False
+        if n > 1 and (value > high + self.tolerance * span or value < low - self.tolerance * span):
+            novel_extreme = True
+            margin = self.quiet_tolerance * span
+            far_extreme = value > high + margin or value < low - margin
+        if value < low:
+            self.low = low = value
+        elif value > high:
+            self.high = high = value
+        span = high - low
         bins = self.bins
-        symbol = min(bins - 1, int((value - self.low) / span * bins)) if span > 0 else 0
+        symbol = min(bins - 1, int((value - low) / span * bins)) if span > 0 else 0
         h1, h2, h3 = self.h1, self.h2, self.h3
         novel = 0
         surprise = 0.0
@@ -110,6 +136,23 @@ class StreamingDetector:
             row[symbol] += 1
             row[bins] += 1
         self.h3, self.h2, self.h1 = h2, h1, symbol
+        # dwell: the run in this bin against the longest one seen in it
+        longest = self.longest
+        if symbol == h1:
+            run = self.run = self.run + 1
+        else:
+            if h1 >= 0 and self.run > longest[h1]:
+                longest[h1] = self.run
+            run = self.run = 1
+        stalled = False
+        record = longest[symbol]
+        if record and run >= self.run_min and run > self.run_factor * record and n > self.warmup:
+            longest[symbol] = run  # the next alarm needs a longer run still
+            stalled = not self.dwell_quiet
+            if stalled:
+                self.dwell_quiet = self.rest
+        if self.dwell_quiet:
+            self.dwell_quiet -= 1
         raw = 0.5 * novel / orders + 0.5 * surprise / orders if orders else 0.0
         if novel_extreme:
             raw = 1.0
@@ -117,7 +160,9 @@ class StreamingDetector:
             return 0.0
         if self.quiet:
             self.quiet -= 1
-            return 1.0 if novel_extreme else 0.0
+            return 1.0 if far_extreme or stalled else 0.0
+        if stalled:
+            raw = 1.0
         if raw >= self.base:
             self.quiet = self.rest
         return raw

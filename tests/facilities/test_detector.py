@@ -66,6 +66,19 @@ def test_fires_on_a_pattern_never_seen_within_the_range():
     assert max(scores) >= 0.75
 
 
+def test_fires_once_when_a_cycle_stops_at_a_usual_level():
+    # given: a square wave between 0 and 10 (20 values at each level), learned
+    d = StreamingDetector()
+    for i in range(2000):
+        d.update(10.0 if (i // 20) % 2 else 0.0)
+    # when: it stays at 10 (a usual value in a usual context, only held too long)
+    scores = [d.update(10.0) for _ in range(300)]
+    # then: the dwell record (20) broken by half again raises one alarm, not one per new record
+    fired = [i for i, s in enumerate(scores) if s >= 0.99]
+    assert fired and fired[0] < 20 + 15
+    assert len(fired) == 1
+
+
 def test_no_scores_during_warm_up_and_constant_series_is_safe():
     # given
     d = StreamingDetector(warmup=50)
