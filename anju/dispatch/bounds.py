@@ -281,6 +281,290 @@ def wait_lp(
     }
 
 
+# --- the segment-flow bound ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Segment:
+    """Technicians with the same skills, zones and yard between the same two resets to the yard:
+    they start travelling in [start, end) and leave from the yard or from a job of the segment
+    (or one carried over from their previous segment, ``gap`` minutes of reset earlier)."""
+
+    skills: frozenset
+    zones: frozenset | None
+    home: tuple[float, float]
+    start: float
+    end: float
+    gap: float
+
+
+def segments(members: Sequence[Member]) -> list[tuple[_Segment, int]]:
+    """Merged technician segments and how many technicians each has. The simulator puts an idle
+    technician back at the yard at every shift start, so a segment runs from one shift start to
+    the next (or to the end of the time on shift reached from it, if earlier)."""
+    count: dict[_Segment, int] = defaultdict(int)
+    for m in members:
+        shifts = sorted(m.shifts)
+        reach, prev_end = -math.inf, -math.inf
+        for k, (a, b) in enumerate(shifts):
+            reach = max(reach, b)
+            nxt = shifts[k + 1][0] if k + 1 < len(shifts) else math.inf
+            end = min(nxt, reach)
+            if end <= a:
+                continue
+            count[_Segment(m.skills, m.zones, m.home, a, end, a - prev_end)] += 1
+            prev_end = end
+    return sorted(count.items(), key=lambda kv: (kv[0].start, kv[0].end, sorted(kv[0].skills)))
+
+
+def _pair_travel(jobs: Sequence[Job], members: Sequence[Member], engine: Engine) -> np.ndarray:
+    """Travel between jobs (row: from, column: to); inf on the diagonal and between jobs that no
+    technician may both serve."""
+    n = len(jobs)
+    xy = np.array([(j.x, j.y) for j in jobs]).reshape(n, 2)
+    d = (
+        engine.min_travel
+        + np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]) / engine.speed
+    )
+    keys: dict[tuple, int] = {}
+    kidx = np.array([keys.setdefault((j.skill, j.zone), len(keys)) for j in jobs], dtype=np.int64)
+    first = {v: next(j for j in jobs if (j.skill, j.zone) == k) for k, v in keys.items()}
+    both = np.zeros((len(keys), len(keys)), dtype=bool)
+    for m in members:
+        ok = np.array([_may(m, first[v]) for v in range(len(keys))])
+        both |= ok[:, None] & ok[None, :]
+    d[~both[kidx][:, kidx]] = np.inf
+    np.fill_diagonal(d, np.inf)
+    return d
+
+
+def earliest_arrivals(
+    r: np.ndarray, p: np.ndarray, pair: np.ndarray, home_arrival: np.ndarray, iterations: int = 50
+) -> np.ndarray:
+    """A lower bound e_j on the arrival at each job, whatever the schedule: a technician comes
+    from a yard (``home_arrival``: the earliest arrival from a yard, starting on shift and not
+    before the release) or from another job i, which he left at e_i + p_i at the earliest:
+    e_j = min(home_j, min_i max(r_j, e_i + p_i) + travel_ij). Iterated from e_j = r_j + the
+    shortest trip; each step maps valid bounds to valid bounds and they only rise."""
+    e = np.maximum(r + np.minimum(home_arrival - r, pair.min(axis=0, initial=np.inf)), r)
+    e = np.where(np.isfinite(e), e, r)
+    for _ in range(iterations):
+        via = (np.maximum(r[None, :], (e + p)[:, None]) + pair).min(axis=0, initial=np.inf)
+        new = np.maximum(e, np.minimum(home_arrival, via))
+        new = np.where(np.isfinite(new), new, e)
+        if np.all(new - e < 1e-9):
+            return new
+        e = new
+    return e
+
+
+def flow_lp(
+    jobs: Sequence[Job],
+    members: Sequence[Member],
+    work: dict[int, float],
+    engine: Engine,
+    *,
+    horizon: float = 180.0,
+    columns: int = 12,
+    rounds: int = 8,
+    add: int = 8,
+) -> tuple[float, dict]:
+    """The segment-flow LP bound on the total response of one pool (see the module's docstring).
+
+    Variables y[j, o, g]: job j is served in segment group g, reached from origin o (g's yard, a
+    job served in g, or a job served late — after ``horizon`` — whose out-flow is limited by its
+    late variable); a fallback variable per (j, g) stands for every origin not listed, at the
+    cheapest of their costs and with no flow limit (a relaxation). Columns are generated: start
+    with the ``columns`` cheapest origins per (j, g), then add up to ``add`` with negative reduced
+    cost per (j, g) for up to ``rounds`` rounds. Every round's value is a valid bound."""
+    n = len(jobs)
+    if n == 0:
+        return 0.0, {"vars": 0, "rows": 0, "rounds": 0}
+    xy = np.array([(j.x, j.y) for j in jobs]).reshape(n, 2)
+    r = np.array([j.released for j in jobs], dtype=float)
+    p = np.array([work[j.id] for j in jobs], dtype=float)
+    pair = _pair_travel(jobs, members, engine)
+    segs = segments(members)
+    n_g = len(segs)
+    a = np.array([s.start for s, _ in segs])
+    end = np.array([s.end for s, _ in segs])
+    gap = np.array([s.gap for s, _ in segs])
+    units = np.array([c for _, c in segs], dtype=float)
+    may = np.zeros((n_g, n), dtype=bool)
+    home = np.empty((n_g, n))
+    for g, (s, _c) in enumerate(segs):
+        probe = Member(0, s.skills, s.zones, s.home, ())
+        may[g] = [_may(probe, j) for j in jobs]
+        home[g] = engine.min_travel + np.hypot(xy[:, 0] - s.home[0], xy[:, 1] - s.home[1]) / (
+            engine.speed
+        )
+    open_ = may & (end[:, None] > r[None, :])  # g can still start j after its release
+    home_arrival = np.where(open_, np.maximum(r[None, :], a[:, None]) + home, np.inf)
+    home_arrival = home_arrival.min(axis=0, initial=np.inf)
+    tau = np.minimum(pair.min(axis=0, initial=np.inf), np.where(may, home, np.inf).min(axis=0))
+    tau = np.where(np.isfinite(tau), tau, engine.min_travel)
+    e = earliest_arrivals(r, p, pair, home_arrival)
+    floor = e - r
+    # A job can be carried into the next segment only if it may still run at its start.
+    span = max(float(np.ptp(xy[:, 0])) + float(np.ptp(xy[:, 1])), 0.0)
+    for s, _c in segs:
+        span = max(span, max(abs(s.home[0] - xy[:, 0]).max() + abs(s.home[1] - xy[:, 1]).max(), 0))
+    longest_trip = engine.min_travel + span / engine.speed
+    # Nodes: (j, g) with g starting within the horizon; then one late node per job.
+    elig = open_ & (a[:, None] <= r[None, :] + horizon)
+    node = -np.ones((n_g, n), dtype=np.int64)
+    gi, ji = np.nonzero(elig)
+    node[gi, ji] = np.arange(len(gi))
+    late_node = len(gi) + np.arange(n)
+    n_nodes = len(gi) + n
+    per_group = []  # (g, js, cost matrix origins × js, origin node per origin, carry fallback)
+    for g in range(n_g):
+        js = np.nonzero(elig[g])[0]
+        if not len(js):
+            continue
+        finish = np.maximum(e, np.maximum(r, a[g]) + tau) + p  # if served in g
+        start = np.maximum(np.maximum(r[js], a[g])[None, :], finish[:, None])
+        cost = np.where(start < end[g], start + pair[:, js] - r[js][None, :], np.inf)
+        cost = np.maximum(cost, floor[js][None, :])
+        late_ok = open_[g] & (a[g] > r + horizon)
+        origin = np.where(elig[g], node[g], np.where(late_ok, late_node, -1))
+        cost[origin < 0, :] = np.inf
+        carry = p + longest_trip > gap[g]
+        if carry.any():  # a job of the previous segment still running at g's start
+            c_start = np.maximum(np.maximum(r[js], a[g])[None, :], (e + p)[carry][:, None])
+            c_cost = (c_start + pair[carry][:, js] - r[js][None, :]).min(axis=0)
+        else:
+            c_cost = np.full(len(js), np.inf)
+        per_group.append((g, js, cost, origin, c_cost))
+    # Initial columns: the cheapest origins.
+    chosen = []
+    for _g, js, cost, _origin, _c in per_group:
+        k = min(columns, cost.shape[0] - 1)
+        mask = np.zeros(cost.shape, dtype=bool)
+        if k > 0:
+            idx = np.argpartition(cost, k - 1, axis=0)[:k]
+            mask[idx, np.arange(len(js))[None, :]] = True
+        chosen.append(mask & np.isfinite(cost))
+    info = {"rounds": 0}
+    value = -math.inf
+    for rnd in range(rounds + 1):
+        res, layout = _flow_solve(
+            n,
+            n_nodes,
+            n_g,
+            units,
+            per_group,
+            chosen,
+            node,
+            late_node,
+            a,
+            r,
+            home,
+            floor,
+            tau,
+            horizon,
+        )
+        value = max(value, float(res.fun))
+        info.update(vars=layout["vars"], rows=layout["rows"], rounds=rnd)
+        if rnd == rounds:
+            break
+        # Where a fallback is used, list its next cheapest origins: that raises its cost.
+        x_fb = res.x[layout["fallback"]]
+        added = 0
+        for gi_, fb_cols, used in _split(layout["fallback_of"], x_fb):
+            g, js, cost, _origin, _c = per_group[gi_]
+            mask = chosen[gi_]
+            cols = fb_cols[used > 1e-9]
+            if not len(cols):
+                continue
+            sub = np.where(mask[:, cols], np.inf, cost[:, cols])
+            k = min(add, sub.shape[0])
+            idx = np.argpartition(sub, k - 1, axis=0)[:k]
+            cc = np.broadcast_to(cols[None, :], idx.shape)
+            fin = np.isfinite(sub[idx, np.arange(len(cols))[None, :]])
+            mask[idx[fin], cc[fin]] = True
+            added += int(fin.sum())
+        info["added"] = info.get("added", 0) + added
+        if not added:
+            break
+    return value, info
+
+
+def _flow_solve(
+    n, n_nodes, n_g, units, per_group, chosen, node, late_node, a, r, home, floor, tau, horizon
+):
+    costs, eq, node_in, node_out, home_of = [], [], [], [], []
+    fallback, fallback_of = [], []
+    for gi_, ((g, js, cost, origin, c_cost), mask) in enumerate(
+        zip(per_group, chosen, strict=True)
+    ):
+        jn = node[g, js]
+        # The yard of g.
+        costs.append(np.maximum(np.maximum(r[js], a[g]) + home[g, js] - r[js], floor[js]))
+        eq.append(js)
+        node_in.append(jn)
+        node_out.append(np.full(len(js), -1))
+        home_of.append(np.full(len(js), g))
+        # Listed origins.
+        oi, oc = np.nonzero(mask)
+        costs.append(cost[oi, oc])
+        eq.append(js[oc])
+        node_in.append(jn[oc])
+        node_out.append(origin[oi])
+        home_of.append(np.full(len(oi), -1))
+        # Fallback: the cheapest unlisted origin (or a carried-over job), no flow limit.
+        rest = np.where(mask, np.inf, cost).min(axis=0, initial=np.inf)
+        rest = np.minimum(rest, c_cost)
+        ok = np.isfinite(rest)
+        fb_start = sum(len(x) for x in costs)
+        fallback.append(np.arange(fb_start, fb_start + int(ok.sum())))
+        fallback_of.append((gi_, np.nonzero(ok)[0]))
+        costs.append(np.maximum(rest[ok], floor[js][ok]))
+        eq.append(js[ok])
+        node_in.append(jn[ok])
+        node_out.append(np.full(int(ok.sum()), -1))
+        home_of.append(np.full(int(ok.sum()), -1))
+    # Late: served in a segment starting more than ``horizon`` after the release.
+    costs.append(np.maximum(horizon + tau, floor))
+    eq.append(np.arange(n))
+    node_in.append(late_node)
+    node_out.append(np.full(n, -1))
+    home_of.append(np.full(n, -1))
+    c = np.concatenate(costs)
+    eq_ = np.concatenate(eq)
+    nin = np.concatenate(node_in)
+    nout = np.concatenate(node_out)
+    hom = np.concatenate(home_of)
+    nv = len(c)
+    cols = np.arange(nv)
+    A_eq = sparse.csr_matrix((np.ones(nv), (eq_, cols)), shape=(n, nv))
+    out = nout >= 0
+    hm = hom >= 0
+    rows = np.concatenate([nin, nout[out], n_nodes + hom[hm]])
+    cc = np.concatenate([cols, cols[out], cols[hm]])
+    vals = np.concatenate([-np.ones(nv), np.ones(int(out.sum())), np.ones(int(hm.sum()))])
+    A_ub = sparse.csr_matrix((vals, (rows, cc)), shape=(n_nodes + n_g, nv))
+    b_ub = np.concatenate([np.zeros(n_nodes), units])
+    res = linprog(
+        c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(n), bounds=(0, None), method="highs"
+    )
+    if res.status != 0:
+        raise RuntimeError(f"flow LP failed: {res.message}")
+    layout = {
+        "vars": nv,
+        "rows": n + n_nodes + n_g,
+        "fallback": np.concatenate(fallback) if fallback else np.zeros(0, dtype=np.int64),
+        "fallback_of": fallback_of,
+    }
+    return res, layout
+
+
+def _split(fallback_of, x_fb):
+    """Per group: its fallback columns (positions in the group's jobs) and their values."""
+    at = 0
+    for gi_, cols in fallback_of:
+        yield gi_, cols, x_fb[at : at + len(cols)]
+        at += len(cols)
+
+
 def lower_bound(
     trace: Trace,
     roster: Roster,
@@ -289,35 +573,78 @@ def lower_bound(
     delta: float = 5.0,
     horizon: float = 180.0,
     travel: str = "assignment",
+    flow: bool = True,
+    flow_rounds: int = 0,
+    flow_columns: int = 60,
+    flow_add: int = 20,
 ) -> Bound:
-    """The lower bound on the mean response (see the module's docstring)."""
+    """The lower bound on the mean response (see the module's docstring): per pool, the larger
+    of the two valid bounds (LP_wait + AP_travel, and the segment-flow LP)."""
     started = time.perf_counter()
     total_wait = 0.0
     total_travel = 0.0
     nearest_travel = 0.0
-    info = {"pools": 0, "vars": 0, "rows": 0, "late_jobs": 0.0, "unservable": 0}
+    total_flow = 0.0
+    total = 0.0
+    info = {
+        "pools": 0,
+        "vars": 0,
+        "rows": 0,
+        "late_jobs": 0.0,
+        "unservable": 0,
+        "flow_vars": 0,
+        "flow_pools_better": 0,
+        "wait_seconds": 0.0,
+        "flow_seconds": 0.0,
+    }
     for jobs, members in pools(trace, roster):
         if not members:
             # Nobody may ever serve these: any schedule leaves them unserved; count nothing.
             info["unservable"] += len(jobs)
             continue
+        t0 = time.perf_counter()
         tlb = travel_lower_bounds(jobs, members, engine)
         wait, lp = wait_lp(jobs, members, trace.work, tlb, delta=delta, horizon=horizon)
         total_wait += wait
         nearest_travel += float(tlb.sum())
         if travel == "assignment":
-            total_travel += max(float(tlb.sum()), assignment_travel(jobs, members, engine))
+            pool_travel = max(float(tlb.sum()), assignment_travel(jobs, members, engine))
         else:
-            total_travel += float(tlb.sum())
+            pool_travel = float(tlb.sum())
+        total_travel += pool_travel
+        info["wait_seconds"] += time.perf_counter() - t0
+        pool_total = wait + pool_travel
+        if flow:
+            t0 = time.perf_counter()
+            value, fl = flow_lp(
+                jobs,
+                members,
+                trace.work,
+                engine,
+                horizon=horizon,
+                columns=flow_columns,
+                rounds=flow_rounds,
+                add=flow_add,
+            )
+            info["flow_seconds"] += time.perf_counter() - t0
+            info["flow_vars"] += fl["vars"]
+            total_flow += value
+            if value > pool_total:
+                info["flow_pools_better"] += 1
+                pool_total = value
+        else:
+            total_flow += pool_total
+        total += pool_total
         info["pools"] += 1
         info["vars"] += lp["vars"]
         info["rows"] += lp["rows"]
         info["late_jobs"] += lp["late_jobs"]
     n = len(trace.jobs) - info["unservable"]
-    total = total_wait + total_travel
     info.update(
         wait_mean=total_wait / n if n else 0.0,
         travel_mean=total_travel / n if n else 0.0,
+        classic_mean=(total_wait + total_travel) / n if n else 0.0,
+        flow_mean=total_flow / n if n else 0.0,
         nearest_travel_mean=nearest_travel / n if n else 0.0,
         delta=delta,
         horizon=horizon,

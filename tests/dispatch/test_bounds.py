@@ -5,13 +5,14 @@ import itertools
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anju.dispatch import bounds
 from anju.dispatch.engine import Engine, Job
 from anju.dispatch.simulate import POLICIES, Member, Roster, Simulation, roster_for
-from anju.dispatch.traces import Trace, demo_trace
+from anju.dispatch.traces import LA_DEFAULT, Trace, demo_trace, load_la
 
 
 def optimum(trace: Trace, roster: Roster, engine: Engine) -> float:
@@ -49,7 +50,10 @@ def tiny(draw):
     for k in range(2):
         skills = frozenset(draw(st.sampled_from([{"a"}, {"b"}, {"a", "b"}])))
         start = draw(st.sampled_from([0.0, 30.0, 60.0]))
-        shifts = ((start, start + draw(st.sampled_from([60.0, 240.0]))), (1000.0, 1600.0))
+        length = draw(st.sampled_from([60.0, 240.0]))
+        # Separate days, or back-to-back shifts (work in hand is carried into the next one).
+        later = draw(st.sampled_from([1000.0, start + length]))
+        shifts = ((start, start + length), (later, later + 600.0))
         members.append(Member(k + 1, skills, None, (rng.uniform(0, 6), rng.uniform(0, 6)), shifts))
     # Everything must be servable by someone.
     for j in jobs:
@@ -67,6 +71,53 @@ def test_lower_bound_never_exceeds_the_brute_force_optimum(world, delta):
     best = optimum(trace, roster, engine)
     lb = bounds.lower_bound(trace, roster, engine, delta=delta, horizon=90.0)
     assert lb.total <= best + 1e-6
+    assert lb.parts["classic_mean"] * lb.jobs <= best + 1e-6
+    assert lb.parts["flow_mean"] * lb.jobs <= best + 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(tiny(), st.sampled_from([0, 1, 3]), st.sampled_from([0, 2]), st.sampled_from([30.0, 180.0]))
+def test_flow_bound_never_exceeds_the_brute_force_optimum(world, columns, rounds, horizon):
+    """Whatever origins are listed (the rest go to the fallback) and however short the horizon."""
+    trace, roster = world
+    engine = Engine(speed_kmh=20.0, min_travel=2.0)
+    best = optimum(trace, roster, engine)
+    total = 0.0
+    for jobs, members in bounds.pools(trace, roster):
+        value, _info = bounds.flow_lp(
+            jobs, members, trace.work, engine, horizon=horizon, columns=columns, rounds=rounds
+        )
+        total += value
+    assert total <= best + 1e-6
+
+
+def test_earliest_arrivals_are_reached_by_the_simulator():
+    """No job is reached before its earliest-arrival bound, whatever the policy."""
+    trace, roster = busy_trace()
+    engine = Engine()
+    ((jobs, members),) = bounds.pools(trace, roster)
+    import numpy as np
+
+    r = np.array([j.released for j in jobs])
+    p = np.array([trace.work[j.id] for j in jobs])
+    pair = bounds._pair_travel(jobs, members, engine)
+    home = np.array(
+        [
+            min(
+                max(j.released, a) + engine.travel(*m.home, j.x, j.y)
+                for m in members
+                for a, b in m.shifts
+                if b > j.released
+            )
+            for j in jobs
+        ]
+    )
+    e = bounds.earliest_arrivals(r, p, pair, home)
+    assert np.all(e >= r + engine.min_travel - 1e-9)
+    for policy in POLICIES:
+        result = Simulation(trace, roster, policy, engine=engine).run()
+        for k, j in enumerate(jobs):
+            assert j.released + result.responses[j.id] >= e[k] - 1e-6, policy
 
 
 def busy_trace() -> tuple[Trace, Roster]:
@@ -110,6 +161,24 @@ def test_lower_bound_below_upper_bound_below_every_policy():
     # The upper bound is a real schedule under the simulator's rules.
     total, responses = bounds.evaluate(trace, roster, engine, ub.parts["routes"])
     assert math.isclose(total / len(trace.jobs), ub.mean) and len(responses) == len(trace.jobs)
+
+
+def test_lower_bound_below_upper_bound_on_the_quick_la_day():
+    """The benchmark's quick trace (one weekday of MyLA311, default staffing)."""
+    if not LA_DEFAULT.exists():
+        pytest.skip(f"LA trace not found at {LA_DEFAULT}")
+    la = load_la()
+    day = la.subset([j for j in la.jobs if 1440 <= j.released < 2880], name="la")
+    roster = roster_for(day)
+    engine = Engine()
+    results = {
+        p: Simulation(day, roster, p, engine=engine, record=True).run() for p in ("nearest", "anju")
+    }
+    lb = bounds.lower_bound(day, roster, engine)
+    starts = [bounds.schedule_from_result(r, roster) for r in results.values()]
+    ub = bounds.upper_bound(day, roster, engine, time_limit=1.0, starts=starts)
+    assert lb.parts["classic_mean"] < lb.parts["flow_mean"] <= lb.mean <= ub.mean
+    assert lb.mean > 2 * lb.parts["classic_mean"]  # the flow bound counts shifts and origins
 
 
 def test_schedules_breaking_a_rule_are_refused():
