@@ -7,36 +7,48 @@ start of a shift), and works the job's *actual* minutes (``trace.work``). The of
 knows every arrival and every duration in advance.
 
 Lower bound (``lower_bound``), valid for every schedule, hence ≤ the offline optimum ≤ every
-online policy. For any schedule, response_j = (start of travel_j − release_j) + travel_j, and
+online policy. Per pool (below) it is the larger of two valid bounds.
+
+**The segment-flow LP** (``flow_lp``). Where a technician can be is what limits the trips:
+
+* A technician's *segment* runs from one shift start (where the simulator puts an idle technician
+  back at the yard) to the next one, or to the end of the time on shift reached from it; he starts
+  travelling only inside it. In a segment he leaves from his yard (once) or from the job he just
+  did; a job still running at the next shift start is carried into the next segment (possible
+  only if its work plus the longest trip of the pool exceeds the gap between the segments).
+  Technicians with the same skills, zones, yard and segment are merged into a group of that
+  many units.
+* **Earliest arrivals** e_j (``earliest_arrivals``): the arrival at j is at least
+  min(from a yard of a group that may serve j: max(r_j, segment start) + trip; from another job i:
+  max(r_j, e_i + p_i) + trip_ij), iterated to a fixed point from r_j + shortest trip — each
+  iterate is valid if the previous one is, so the fixed point is.
+* Variables y[j,o,g]: j is served in group g, reached from origin o: g's yard, or job i served in
+  the same segment. Its cost is a lower bound on j's response in that case:
+  max(r_j, start_g, f_ig) + trip_oj − r_j, at least e_j − r_j, where f_ig = max(e_i, max(r_i,
+  start_g) + τ_i) + p_i is the earliest finish of i in g; an origin whose earliest departure is
+  not before the segment's end is not allowed. Rows: each job served once; for each (i, g), arcs
+  leaving i ≤ i served in g (flow conservation); per group, trips from the yard ≤ units. Any real
+  schedule gives a feasible point of at most its total response, so the LP optimum is ≤ it.
+* Size, without losing validity: (j, g) pairs exist only for groups starting within ``horizon``
+  minutes after r_j; a job served later takes a *late* variable costing ``horizon`` + τ_j whose
+  value also caps the arcs leaving that job from those later groups. Only the ``columns``
+  cheapest origins of each (j, g) are listed; one *fallback* variable per (j, g) stands for all
+  the others (and for carried-over jobs) at the cheapest of their costs and leaves no origin
+  used — a relaxation, valid whatever is listed (tested against brute force with 0 to 3 listed
+  origins). ``rounds`` > 0 lists more origins where a fallback is used and solves again.
+
+This LP is what counts that a request is reached from where one of the few technicians actually
+is: a yard at the start of a segment, or the last job of the same segment — not from any
+neighbour in the pool. Its weakness: the time of an origin is its *earliest* finish, not the
+finish along the technician's path (delays do not add up along a path), and waits for capacity
+are seen only through the yard/segment counts.
+
+**The classic bound** (kept; reported as ``classic_mean``). For any schedule,
+response_j = (start of travel_j − release_j) + travel_j, and
 
     Σ response ≥ LP_wait + AP_travel
 
 where both terms are minimised separately (a minimum of a sum is at least the sum of minima):
-
-* **LP_wait**: the time-indexed LP relaxation (Dyer & Wolsey; Sousa & Wolsey) of the start
-  times. Technicians with the same skills, zones and *shift instance* are merged into one
-  resource of that many units (their schedules are interchangeable). x[j,g,s] = share of job j
-  starting travel with group g in slot s (slots of ``delta`` minutes, starts rounded *down*); a
-  start is allowed only in slots that overlap the group's shift and not before the release. A job
-  occupies its group for floor((τ_j + p_j)/Δ) slots from its start slot, where τ_j is a *lower
-  bound* on its travel (from the nearest place a technician could come from: another job of the
-  same pool or a yard) and p_j its actual work. If job A precedes B on one technician, B's start
-  slot ≥ A's start slot + floor(d_A/Δ) (floor(a+b) ≥ floor a + floor b), so any real schedule's
-  rounded starts satisfy "jobs running in slot t ≤ units of the group" for every t — also after
-  the shift ends (overtime), since the rows hold at all times. The objective counts the wait
-  max(sΔ, r_j) − r_j ≤ the real wait. Starts are indexed only up to ``horizon`` minutes after the
-  release; a job starting later takes one "late" variable costing ``horizon`` (a lower bound on
-  its wait) and no capacity, which only relaxes further.
-* **AP_travel**: every served job is reached from exactly one origin: the previous job of the
-  same technician (each job is the origin of at most one next trip) or the technician's yard at
-  the start of a shift (one per technician-shift). A min-cost assignment of jobs to distinct
-  origins (SciPy's ``linear_sum_assignment``) is therefore ≤ the total travel of any schedule.
-  It is at least Σ_j τ_j.
-
-The problem splits exactly into independent *pools* (connected components of "technician may
-serve job": skills and zones, never time), so the bound is the sum over pools; each pool is one
-LP over its whole time span — nothing is split by time (a split by time would have to account
-for work and positions carried over the cut; we do not need it at this size).
 
 Upper bound (``upper_bound``): a feasible schedule found offline, knowing all arrivals and
 durations: the best of several full simulations that use the *actual* durations, followed by a
