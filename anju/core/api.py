@@ -6,6 +6,7 @@ from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
 from anju.core.models import ApiToken
+from anju.core.sql import fetch_first
 
 
 class TokenAuth(HttpBearer):
@@ -14,9 +15,7 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
         if not token or len(token) > 128:
             return None
-        row = (
-            ApiToken.objects.select_related("user").filter(digest=ApiToken.hash_key(token)).first()
-        )
+        row = fetch_first(ApiToken, "b.digest = %s", [ApiToken.hash_key(token)], related=["user"])
         if row is None or not row.is_valid():
             return None
         now = timezone.now()

@@ -124,9 +124,44 @@ def register_role_perms(mapping: dict[str, set[str]]) -> None:
         ROLE_PERMS[role] = ROLE_PERMS.get(role, frozenset()) | frozenset(perms)
 
 
+# Every request builds a scope: its two reads are written out (compiling the equivalent
+# querysets cost several times more than running them; anju.core.sql).
+_STAFF_SQL = """
+    SELECT s.id, s.company_id, s.department_id, c.id, c.is_active
+      FROM {staff} s
+      LEFT JOIN {served} sc ON sc.staff_id = s.id
+      LEFT JOIN {community} c ON c.id = sc.community_id
+     WHERE s.user_id = %s AND s.is_active = %s
+"""
+_RESIDENT_SQL = """
+    SELECT r.id, r.community_id, c.company_id, m.room_id, m.moved_out
+      FROM {resident} r
+      JOIN {community} c ON c.id = r.community_id
+      LEFT JOIN {member} m ON m.resident_id = r.id
+     WHERE r.user_id = %s AND r.is_active = %s
+"""
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    from django.db import connection
+
+    from anju.estates.models import Community, HouseholdMember, Resident, Staff
+
+    tables = {
+        "staff": Staff._meta.db_table,
+        "served": Staff.communities.through._meta.db_table,
+        "community": Community._meta.db_table,
+        "resident": Resident._meta.db_table,
+        "member": HouseholdMember._meta.db_table,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(**tables), params)
+        return cursor.fetchall()
+
+
 def scope_for(user) -> Scope:
     """Build the scope of a user from their staff profile, resident records and committee seats."""
-    from anju.estates.models import CommitteeSeat, Resident, Staff
+    from anju.estates.models import CommitteeSeat
 
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
@@ -142,11 +177,7 @@ def scope_for(user) -> Scope:
 
     if user.is_staff_member:
         # One query: the staff profile with the communities it serves.
-        rows = list(
-            Staff.objects.filter(user=user, is_active=True).values_list(
-                "id", "company_id", "department_id", "communities__id", "communities__is_active"
-            )
-        )
+        rows = _rows(_STAFF_SQL, [user.pk, True])
         if rows and user.role in ROLE_PERMS:
             staff_id, company_id, department_id = rows[0][:3]
             communities = (
@@ -165,15 +196,7 @@ def scope_for(user) -> Scope:
             )
 
     # One query: the person's resident records with their current rooms.
-    records = list(
-        Resident.objects.filter(user=user, is_active=True).values_list(
-            "id",
-            "community_id",
-            "community__company_id",
-            "memberships__room_id",
-            "memberships__moved_out",
-        )
-    )
+    records = _rows(_RESIDENT_SQL, [user.pk, True])
     resident_rows = [(r[0], r[1], r[2]) for r in records]
     resident_ids = frozenset(r[0] for r in records)
     room_ids = frozenset(r[3] for r in records if r[3] is not None and r[4] is None)

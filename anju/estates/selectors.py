@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from anju.core.errors import Forbidden, NotFound
+from anju.core.sql import fetch_first
 from anju.estates.models import (
     Building,
     Community,
@@ -147,7 +148,17 @@ def room_get(*, scope: Scope, pk) -> Room:
     if scope.is_staff_member or scope.can(Perm.VIEW_ESTATE):
         require(scope, Perm.VIEW_ESTATE)
         return _get(scope.communities(qs), pk)
-    return _get(qs.filter(pk__in=scope.room_ids), pk)
+    # Residents report for their rooms on every submission: read without compiling a queryset.
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if pk not in scope.room_ids:
+        raise NotFound()
+    room = fetch_first(Room, "b.id = %s", [pk], related=["community", "building", "unit"])
+    if room is None:
+        raise NotFound()
+    return room
 
 
 def household_of(*, room: Room, current: bool = True) -> QuerySet[HouseholdMember]:

@@ -40,9 +40,13 @@ def notify(*, event: str, messages: Iterable[Message], company_id: int | None = 
     return notify_many([(event, company_id, messages)])
 
 
-def notify_many(batches: Iterable[tuple[str, int | None, Iterable[Message]]]) -> list[int]:
+def notify_many(
+    batches: Iterable[tuple[str, int | None, Iterable[Message]]], *, send: bool = True
+) -> list[int]:
     """Several ``notify`` calls at once, as ``(event, company_id, messages)``: the same rows in
-    the same order, written with one insert of notifications and one of deliveries."""
+    the same order, written with one insert of notifications and one of deliveries. With
+    ``send=False`` the caller sends the returned deliveries itself (``send_deliveries``) after
+    commit, e.g. in a task it queues anyway."""
     notifications, deliveries = [], []
     for event, company_id, messages in batches:
         for m in messages:
@@ -83,7 +87,7 @@ def notify_many(batches: Iterable[tuple[str, int | None, Iterable[Message]]]) ->
                     }
                 )
     insert_rows(Notification, notifications)
-    return _queue(deliveries)
+    return _queue(deliveries, send=send)
 
 
 def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = False) -> list[int]:
@@ -134,8 +138,9 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
     return []
 
 
-def webhook_emit(*, company_id: int, event: str, payload: dict) -> list[int]:
-    """Queue a signed POST of ``payload`` to every active endpoint of the company that wants it."""
+def webhook_emit(*, company_id: int, event: str, payload: dict, send: bool = True) -> list[int]:
+    """Queue a signed POST of ``payload`` to every active endpoint of the company that wants it
+    (``send`` as for ``notify_many``)."""
     endpoints = WebhookEndpoint.objects.raw(  # every request event asks: no ORM compilation
         f"SELECT * FROM {WebhookEndpoint._meta.db_table} WHERE company_id = %s AND is_active = %s",
         [company_id, True],
@@ -152,14 +157,17 @@ def webhook_emit(*, company_id: int, event: str, payload: dict) -> list[int]:
         for e in endpoints
         if e.wants(event)
     ]
-    return _queue(deliveries)
+    return _queue(deliveries, send=send)
 
 
-def _queue(deliveries: list[dict]) -> list[int]:
-    """Write the deliveries (one insert) and send them after the transaction commits."""
+def _queue(deliveries: list[dict], *, send: bool = True) -> list[int]:
+    """Write the deliveries (one insert) and, with ``send``, send them after the transaction
+    commits."""
     if not deliveries:
         return []
     ids = insert_rows(Delivery, deliveries, ids=True)
+    if not send:
+        return ids
 
     def send():
         from anju.notifications.tasks import send_deliveries

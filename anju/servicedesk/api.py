@@ -14,6 +14,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from anju.core.api import request_scope
 from anju.core.errors import Forbidden, Invalid, NotFound
 from anju.core.pii import mask_mobile
+from anju.core.sql import fetch_first, placeholders
 from anju.estates import selectors as estate_selectors
 from anju.estates.models import Resident, Staff
 from anju.notifications.models import Notification
@@ -240,9 +241,11 @@ def _get(request, request_id: int):
 
 
 def _category(scope, community_company_id: int, code: str) -> Category:
-    category = Category.objects.filter(
-        company_id=community_company_id, code=code, is_active=True
-    ).first()
+    category = fetch_first(
+        Category,
+        "b.company_id = %s AND b.code = %s AND b.is_active = %s",
+        [community_company_id, code, True],
+    )
     if category is None:
         raise Invalid(
             _("Unknown category: %(code)s") % {"code": code},
@@ -324,7 +327,10 @@ def request_submit(request, payload: SubmitIn):
         )
     else:
         channel = Channel.API
-        requester = Resident.objects.filter(pk__in=scope.resident_ids, community=community).first()
+        ids = sorted(scope.resident_ids)
+        requester = fetch_first(
+            Resident, f"b.id IN ({placeholders(ids)}) AND b.community_id = %s", [*ids, community.pk]
+        )
     created = services.request_submit(
         scope=scope,
         channel=channel,

@@ -4,11 +4,23 @@ gettext; the English source strings are the msgids."""
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+
+
+@functools.lru_cache(maxsize=512)
+def _translated(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+def _(message: str) -> str:
+    """gettext in the site's language, remembered: a sweep renders thousands of messages from
+    a dozen templates, and each gettext call walks the active translation's context."""
+    return _translated(settings.LANGUAGE_CODE, message)
 
 
 def _site_language():

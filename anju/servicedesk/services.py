@@ -25,7 +25,7 @@ from anju.core.text import clean_text
 from anju.estates.models import Community, Resident, Room, Staff
 from anju.estates.scoping import Scope
 from anju.notifications.models import Channel as NotifyChannel
-from anju.notifications.services import Message, notify, notify_many, webhook_emit
+from anju.notifications.services import Message, insert_rows, notify, notify_many, webhook_emit
 from anju.servicedesk import messages
 from anju.servicedesk.calendars import spec_for
 from anju.servicedesk.choices import (
@@ -395,8 +395,9 @@ def _tell_staff(request, event: str, users, *, sms: bool = False, **extra) -> No
     notify(event=event_name, company_id=company_id, messages=batch)
 
 
-def _webhook(request, event: str) -> None:
-    webhook_emit(
+def _webhook(request, event: str, *, send: bool = True) -> list[int]:
+    return webhook_emit(
+        send=send,
         company_id=request.company_id,
         event=f"request.{event}",
         payload={
@@ -566,21 +567,25 @@ def request_submit(
                 request.save()
                 request.number = _request_number(now, request.pk)
                 request.save(update_fields=["number"])
-            event = RequestEvent.objects.create(
-                request=request,
-                actor=_actor(scope),
-                kind=EventKind.SUBMITTED,
-                to_state=State.SUBMITTED,
-                note="",
-                public=True,
-                created_at=now,
-                data={"channel": channel, "priority": priority, "category": category.code},
-            )
-            for attachment in _attach(request, event, prepared, scope):
-                saved_files.append(attachment.file.name)
+            event = {
+                "request_id": request.pk,
+                "actor_id": getattr(_actor(scope), "pk", None),
+                "kind": EventKind.SUBMITTED,
+                "to_state": State.SUBMITTED,
+                "public": True,
+                "created_at": now,
+                "data": {"channel": channel, "priority": priority, "category": category.code},
+            }
+            if prepared:  # the photos point at their event
+                event = RequestEvent.objects.create(**event)
+                for attachment in _attach(request, event, prepared, scope):
+                    saved_files.append(attachment.file.name)
+            else:
+                insert_rows(RequestEvent, [event])
             # The request in hand already carries what the messages need (community,
-            # category, room, requester): tell the resident and the desk in one insert.
-            notify_many(
+            # category, room, requester): tell the resident and the desk in one insert. What
+            # goes out (SMS, the webhook) leaves with the submit hooks, in one task.
+            deliveries = notify_many(
                 [
                     _resident_note(request, "submitted"),
                     _staff_note(
@@ -589,11 +594,12 @@ def request_submit(
                         desk_users(request.community_id),
                         where=request.room.label if request.room_id else request.location,
                     ),
-                ]
+                ],
+                send=False,
             )
-            _webhook(request, "submitted")
-            if SUBMIT_HOOKS:
-                transaction.on_commit(lambda: after_submit_task.delay(request.pk))
+            deliveries += _webhook(request, "submitted", send=False)
+            if SUBMIT_HOOKS or deliveries:
+                transaction.on_commit(lambda: after_submit_task.delay(request.pk, deliveries))
     except Exception:
         from django.core.files.storage import default_storage
 
@@ -686,10 +692,15 @@ def _after_submit(request_id: int) -> None:
 
 
 @shared_task(name="anju.servicedesk.after_submit")
-def after_submit_task(request_id: int) -> None:
-    """The submit hooks, after commit: in a worker when there is a broker (they read the
-    community's technicians and dispatch, work the submitting resident need not wait for),
-    inline otherwise."""
+def after_submit_task(request_id: int, deliveries: list[int] | None = None) -> None:
+    """After a submission commits: send its SMS and webhook ``deliveries``, then run the
+    submit hooks (they read the community's technicians and dispatch, work the submitting
+    resident need not wait for). In a worker when there is a broker, inline otherwise; one
+    message per submission."""
+    if deliveries:
+        from anju.notifications.tasks import send_deliveries
+
+        send_deliveries(deliveries)
     _after_submit(request_id)
 
 

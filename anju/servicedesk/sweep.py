@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from anju.core.choices import Role
 from anju.estates.models import Community, Staff
 from anju.notifications.models import Channel as NotifyChannel
 from anju.notifications.services import Message, insert_rows, notify
@@ -166,10 +167,37 @@ def _claim_rowwise(claims: list[Claim], now: datetime) -> dict:
 
 
 class _Recipients:
-    """Who to tell for each escalation target, looked up once per sweep."""
+    """Who to tell for each escalation target. A company's supervisors, managers and admins
+    are read once per sweep (one query) and matched in memory: a sweep touches hundreds of
+    (community, department) pairs, and a query each cost more than the rest of the sweep."""
+
+    ROLES = (Role.SUPERVISOR, Role.COMMUNITY_MANAGER, Role.COMPANY_ADMIN)
 
     def __init__(self):
+        self.staff: dict[int, list[tuple]] = {}
         self.cache: dict[tuple, list] = {}
+
+    def _company(self, company_id: int) -> list[tuple]:
+        """(user, role, department id, community ids) of the company's active senior staff."""
+        if company_id not in self.staff:
+            people: dict[int, tuple] = {}
+            rows = (
+                Staff.objects.filter(
+                    company_id=company_id, is_active=True, user__role__in=self.ROLES
+                )
+                .select_related("user")
+                .prefetch_related("communities")
+                .order_by("id")
+            )
+            for s in rows:
+                people[s.pk] = (
+                    s.user,
+                    s.user.role,
+                    s.department_id,
+                    {c.pk for c in s.communities.all()},
+                )
+            self.staff[company_id] = list(people.values())
+        return self.staff[company_id]
 
     def __call__(self, target: str, request: ServiceRequest) -> list:
         if target == EscalationTarget.ASSIGNEE:
@@ -182,18 +210,21 @@ class _Recipients:
         else:
             key = (target, request.company_id)
         if key not in self.cache:
-            staff = Staff.objects.filter(company_id=request.company_id, is_active=True)
-            if target == EscalationTarget.SUPERVISOR:
-                staff = staff.filter(user__role="supervisor", communities__id=request.community_id)
-                if request.department_id:
-                    staff = staff.filter(department_id=request.department_id)
-            elif target == EscalationTarget.MANAGER:
-                staff = staff.filter(
-                    user__role="community_manager", communities__id=request.community_id
-                )
-            else:
-                staff = staff.filter(user__role="company_admin")
-            self.cache[key] = [s.user for s in staff.select_related("user").distinct()]
+            found = []
+            for user, role, department_id, communities in self._company(request.company_id):
+                if target == EscalationTarget.SUPERVISOR:
+                    ok = (
+                        role == Role.SUPERVISOR
+                        and request.community_id in communities
+                        and (not request.department_id or department_id == request.department_id)
+                    )
+                elif target == EscalationTarget.MANAGER:
+                    ok = role == Role.COMMUNITY_MANAGER and request.community_id in communities
+                else:
+                    ok = role == Role.COMPANY_ADMIN
+                if ok:
+                    found.append(user)
+            self.cache[key] = found
         return self.cache[key]
 
 
@@ -262,6 +293,7 @@ def _record(
     events = []
     per_user: dict[tuple, list] = defaultdict(list)
     link = _request_link()
+    labels: dict[str, str] = {}
     for claim in firing:
         request = requests[claim.id]
         url = link(request.pk)
@@ -284,7 +316,9 @@ def _record(
                     },
                 }
             )
-            clock_label = str(SlaClock(step["clock"]).label)
+            clock_label = labels.get(step["clock"])
+            if clock_label is None:
+                clock_label = labels[step["clock"]] = str(SlaClock(step["clock"]).label)
             title, body = messages.staff_text(
                 "escalated", request, percent=step["percent"], clock=clock_label
             )

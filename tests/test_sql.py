@@ -1,0 +1,68 @@
+"""anju.core.sql reads the same instances as the ORM, on SQLite and on PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from anju.core.models import ApiToken
+from anju.core.sql import fetch, fetch_first, placeholders
+from anju.estates.models import Room
+from anju.notifications.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+
+def _values(obj):
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_rooms_with_their_relations_equal_the_orm(world):
+    ids = [world.room_a101.pk, world.room_b101.pk]
+    orm = list(
+        Room.objects.select_related("community", "building", "unit")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    raw = fetch(
+        Room,
+        f"b.id IN ({placeholders(ids)})",
+        ids,
+        related=["community", "building", "unit"],
+        order="b.id",
+    )
+    assert [_values(r) for r in raw] == [_values(r) for r in orm]
+    for a, b in zip(raw, orm, strict=True):
+        for name in ("community", "building", "unit"):
+            field = Room._meta.get_field(name)
+            assert field.is_cached(a)  # no query when the caller follows it
+            assert _values(getattr(a, name)) == _values(getattr(b, name))
+        assert a._state.adding is False and a._state.db == "default"
+
+
+def test_token_with_user_and_dates(world):
+    token, key = ApiToken.issue(world.users["resident_a"], label="t")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - timedelta(hours=1))
+    found = fetch_first(ApiToken, "b.digest = %s", [ApiToken.hash_key(key)], related=["user"])
+    orm = ApiToken.objects.select_related("user").get(pk=token.pk)
+    assert _values(found) == _values(orm)
+    assert found.expires_at.tzinfo is not None and found.is_valid()
+    assert _values(found.user) == _values(orm.user)
+    assert fetch_first(ApiToken, "b.digest = %s", ["no such digest"]) is None
+
+
+def test_json_booleans_and_nullable_relations(world):
+    delivery = Delivery.objects.create(
+        channel="sms",
+        event="request.submitted",
+        recipient="13800000101",
+        payload={"number": "GD1", "nested": [1, "二"]},
+    )
+    found = fetch_first(Delivery, "b.id = %s", [delivery.pk], related=["endpoint"])
+    assert found.payload == {"number": "GD1", "nested": [1, "二"]}
+    assert found.endpoint is None  # LEFT JOIN of a missing row: cached as None
+    assert _values(found) == _values(Delivery.objects.get(pk=delivery.pk))
+
+
+def test_empty_in_list_matches_nothing(world):
+    assert fetch(Room, f"b.id IN ({placeholders([])})", []) == []
