@@ -18,8 +18,10 @@ Anomaly Benchmark:
    record is anomalous (a stuck sensor, a cycle that stopped, a level held too long) — what
    short contexts cannot see. The record grows as it is broken, so a longer run fires again.
 4. **Score.** Half the share of context orders for which the symbol is novel plus half the
-   mean surprise: 1.0 for a never-seen pattern, near 0 for the usual one; 1.0 for a novel
-   extreme or a broken dwell record.
+   mean surprise — near 0 for the usual pattern — times 1 − the share of the last ``horizon``
+   values that were a never-seen pattern (a series that still shows new patterns every
+   hundred values is less surprised by one more: about 0.99 then, 0.999 for a well-learned
+   series); 1.0 for a novel extreme or a broken dwell record.
 5. **Rest.** After it reports a score of at least ``base``, the context part stays quiet for
    ``rest`` values (the alarm is raised already; its echoes would only be noise), as NAB's
    CAD OSE does — except for an extreme far beyond the known range (more than
@@ -29,9 +31,9 @@ Anomaly Benchmark:
    starts the context part's rest like any other detection).
 6. **Warm-up.** Scores are 0 for the first ``warmup`` values.
 
-``score`` is in [0, 1]; a rule fires at a score such as 0.99 (NAB's threshold optimisation
-picks 1.0 for this detector: the novel extremes, broken dwell records and fully novel
-patterns; bench/nab.py).
+``score`` is in [0, 1]; a rule fires at a score such as 0.99 (about the threshold NAB's
+optimisation picks for this detector: novel extremes, broken dwell records and never-seen
+patterns in a well-learned series; bench/nab.py).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class StreamingDetector:
         "run",
         "longest",
         "dwell_quiet",
+        "horizon",
+        "novelty",
     )
 
     def __init__(
@@ -72,6 +76,7 @@ class StreamingDetector:
         quiet_tolerance: float = 0.1,
         run_factor: float = 1.5,
         run_min: int = 8,
+        horizon: int = 1000,
         warmup: int = 500,
     ):
         self.bins = bins
@@ -82,6 +87,7 @@ class StreamingDetector:
         self.run_factor = run_factor
         self.run_min = run_min
         self.warmup = warmup
+        self.horizon = horizon
         self.n = 0
         self.low = self.high = 0.0
         self.h1 = self.h2 = self.h3 = -1  # the last three symbols, newest first
@@ -90,6 +96,7 @@ class StreamingDetector:
         self.run = 0  # length of the current run of h1
         self.longest = [0] * bins  # per bin, the longest run seen (the dwell record)
         self.dwell_quiet = 0
+        self.novelty = 0.0  # recent share of values that were a fully novel pattern
 
     def update(self, value: float) -> float:
         n = self.n = self.n + 1
@@ -153,7 +160,12 @@ class StreamingDetector:
                 self.dwell_quiet = self.rest
         if self.dwell_quiet:
             self.dwell_quiet -= 1
-        raw = 0.5 * novel / orders + 0.5 * surprise / orders if orders else 0.0
+        raw = 0.0
+        if orders:
+            # a new pattern surprises as much as new patterns are rare lately
+            rate = self.novelty
+            self.novelty = rate + ((novel == orders) - rate) / min(n, self.horizon)
+            raw = (0.5 * novel / orders + 0.5 * surprise / orders) * (1.0 - rate)
         if novel_extreme:
             raw = 1.0
         if n <= self.warmup:
