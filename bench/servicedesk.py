@@ -770,7 +770,12 @@ def child_sweep(rows: int, due_share: float) -> dict:
 
     reverse("servicedesk:request_detail", args=[1])  # a worker has its URLs loaded
 
+    from django.conf import settings
+
+    parts = settings.ANJU_SWEEP_PARTS
+    say(f"  the sweep runs in {parts} part(s) (ANJU_SWEEP_PARTS)")
     result = {
+        "sweep_parts": parts,
         "sweep_rows": rows,
         "sweep_due_share": due_share,
         "sweep_busiest_minute_share": round(busiest, 4),
@@ -785,7 +790,7 @@ def child_sweep(rows: int, due_share: float) -> dict:
         expected_steps = sum(_due_steps(objs[i], now) for i in due_rows)
         connection.close()  # the sweep opens its own connection, as the worker's task does
         t = time.perf_counter()
-        totals = sla_sweep(now=now)
+        totals = sla_sweep(now=now, parts=parts)  # as the periodic task runs it
         seconds = time.perf_counter() - t
         again = sla_sweep(now=now)
         check = _check_sweep(objs, due_rows, now, totals, again, expected_steps)

@@ -23,6 +23,11 @@ def _(message: str) -> str:
     return _translated(settings.LANGUAGE_CODE, message)
 
 
+def _bound(language: str):
+    """``_`` bound to one language, for a function that renders several strings."""
+    return functools.partial(_translated, language)
+
+
 def _site_language():
     """Messages are written in the site's language. Switching costs a context-variable write
     each way, which a sweep of ten thousand messages feels, so only switch when needed."""
@@ -98,45 +103,46 @@ def resident_text(event: str, request, **extra) -> tuple[str, str]:
 
 def staff_text(event: str, request, **extra) -> tuple[str, str]:
     """(title, body) of the message a staff member receives for ``event``."""
-    with _site_language():
-        number = request.number or str(request.pk)
-        where = f"{request.community.name} {extra.get('where', '')}".strip()
-        deadline = (
-            timezone.localtime(request.respond_by).strftime("%m-%d %H:%M")
-            if request.respond_by
-            else "—"
-        )
-        texts = {
-            "new": lambda: (
-                _("New request %(number)s") % {"number": number},
-                _("%(title)s at %(where)s, waiting for dispatch.")
-                % {"title": request.title, "where": where},
-            ),
-            "assigned": lambda: (
-                _("New task %(number)s") % {"number": number},
-                _("%(title)s at %(where)s. Please accept before %(deadline)s.")
-                % {"title": request.title, "where": where, "deadline": deadline},
-            ),
-            "escalated": lambda: (
-                _("Overdue: %(number)s") % {"number": number},
-                _("%(title)s at %(where)s has used %(percent)d%% of its %(clock)s time.")
-                % {
-                    "title": request.title,
-                    "where": where,
-                    "percent": extra.get("percent", 100),
-                    "clock": extra.get("clock", ""),
-                },
-            ),
-            "reopened": lambda: (
-                _("Reopened: %(number)s") % {"number": number},
-                _("%(title)s at %(where)s was reopened by the resident.")
-                % {"title": request.title, "where": where},
-            ),
-            "low_score": lambda: (
-                _("Low rating: %(number)s") % {"number": number},
-                _("%(title)s was rated %(score)d★. Please follow up.")
-                % {"title": request.title, "score": extra.get("score", 0)},
-            ),
-        }
-        # Only the text asked for is built: a busy sweep sends thousands.
-        return texts[event]()
+    _ = _bound(settings.LANGUAGE_CODE)  # noqa: F811 (the same gettext, one settings read)
+    number = request.number or str(request.pk)
+    where = f"{request.community.name} {extra.get('where', '')}".strip()
+
+    def deadline():
+        if not request.respond_by:
+            return "—"
+        return timezone.localtime(request.respond_by).strftime("%m-%d %H:%M")
+
+    texts = {
+        "new": lambda: (
+            _("New request %(number)s") % {"number": number},
+            _("%(title)s at %(where)s, waiting for dispatch.")
+            % {"title": request.title, "where": where},
+        ),
+        "assigned": lambda: (
+            _("New task %(number)s") % {"number": number},
+            _("%(title)s at %(where)s. Please accept before %(deadline)s.")
+            % {"title": request.title, "where": where, "deadline": deadline()},
+        ),
+        "escalated": lambda: (
+            _("Overdue: %(number)s") % {"number": number},
+            _("%(title)s at %(where)s has used %(percent)d%% of its %(clock)s time.")
+            % {
+                "title": request.title,
+                "where": where,
+                "percent": extra.get("percent", 100),
+                "clock": extra.get("clock", ""),
+            },
+        ),
+        "reopened": lambda: (
+            _("Reopened: %(number)s") % {"number": number},
+            _("%(title)s at %(where)s was reopened by the resident.")
+            % {"title": request.title, "where": where},
+        ),
+        "low_score": lambda: (
+            _("Low rating: %(number)s") % {"number": number},
+            _("%(title)s was rated %(score)d★. Please follow up.")
+            % {"title": request.title, "score": extra.get("score", 0)},
+        ),
+    }
+    # Only the text asked for is built: a busy sweep sends thousands.
+    return texts[event]()

@@ -11,11 +11,13 @@ PostgreSQL a batch is claimed in one ``UPDATE … FROM unnest(…) RETURNING id`
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models.functions import Mod
 from django.urls import reverse
 from django.utils import timezone
 
@@ -228,10 +230,39 @@ class _Recipients:
         return self.cache[key]
 
 
-def sla_sweep(*, now: datetime | None = None, batch: int = 2000, max_batches: int = 1000) -> dict:
+def sla_sweep(
+    *,
+    now: datetime | None = None,
+    batch: int = 2000,
+    max_batches: int = 1000,
+    parts: int = 1,
+) -> dict:
     """Escalate every request whose next step is due; safe to run in several processes at once.
-    Returns counts: ``due`` rows read, ``claimed`` rows this sweeper won, ``escalations``."""
+    Returns counts: ``due`` rows read, ``claimed`` rows this sweeper won, ``escalations``.
+
+    With ``parts`` > 1 the due rows are split by id into that many parts, swept by as many
+    threads, each with its own database connection and transactions: while one waits for the
+    database the other works, so a big sweep takes about half the time on two cores. The
+    periodic task passes ``settings.ANJU_SWEEP_PARTS``."""
     now = now or timezone.now()
+    if parts <= 1:
+        return _sweep(now, batch, max_batches, None)
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="sla-sweep") as pool:
+        futures = [
+            pool.submit(_sweep_thread, now, batch, max_batches, (parts, k)) for k in range(parts)
+        ]
+        results = [f.result() for f in futures]
+    return {key: sum(r[key] for r in results) for key in results[0]}
+
+
+def _sweep_thread(now, batch, max_batches, part) -> dict:
+    try:
+        return _sweep(now, batch, max_batches, part)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _sweep(now: datetime, batch: int, max_batches: int, part: tuple[int, int] | None) -> dict:
     totals = {"due": 0, "claimed": 0, "escalations": 0, "warnings": 0}
     recipients = _Recipients()
     postgres = connection.vendor == "postgresql"
@@ -240,6 +271,8 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 2000, max_batches: in
         # Due rows in (due time, id) order, read through the index from where the last batch
         # stopped: each batch reads only its own rows, however many are due.
         due = ServiceRequest.objects.filter(next_escalation_at__lte=now, state__in=OPEN_STATES)
+        if part is not None:
+            due = due.alias(part=Mod("id", part[0])).filter(part=part[1])
         if last is not None:
             due = due.filter(next_escalation_at__gte=last[0]).exclude(
                 next_escalation_at=last[0], id__lte=last[1]

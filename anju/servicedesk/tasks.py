@@ -1,6 +1,7 @@
 """Periodic jobs of the service desk."""
 
 from celery import shared_task
+from django.conf import settings
 
 from anju.servicedesk.services import auto_close_due
 from anju.servicedesk.sweep import sla_sweep
@@ -9,7 +10,7 @@ from anju.servicedesk.sweep import sla_sweep
 @shared_task(name="anju.servicedesk.sla_sweep")
 def sla_sweep_task() -> dict:
     """Every minute: escalate overdue requests (exactly once, even with several workers)."""
-    return sla_sweep()
+    return sla_sweep(parts=settings.ANJU_SWEEP_PARTS)
 
 
 @shared_task(name="anju.servicedesk.auto_close")

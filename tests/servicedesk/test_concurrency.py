@@ -116,6 +116,33 @@ def test_two_sweepers_escalate_each_level_exactly_once(desk, category):
     assert sla_sweep(now=later)["claimed"] == 0
 
 
+def test_a_sweep_in_parts_escalates_each_level_once_and_splits_the_work(desk, category):
+    # given 120 urgent requests with every level due
+    ids = _due_requests(desk, category, 120)
+    later = timezone.now() + timedelta(hours=9)
+    # when one sweep runs in three parts (threads with their own connections), next to a
+    # plain sweeper that competes for the same rows
+    parted, plain = run_together(
+        lambda: sla_sweep(now=later, batch=10, parts=3), lambda: sla_sweep(now=later, batch=10)
+    )
+    assert not isinstance(parted, Exception), parted
+    assert not isinstance(plain, Exception), plain
+    # then every request was claimed once between them, each level recorded once
+    assert parted["claimed"] + plain["claimed"] == 120
+    assert parted["claimed"] > 0
+    events = RequestEvent.objects.filter(request_id__in=ids, kind__in=["warned", "escalated"])
+    assert events.count() == 120 * 5
+    keys = set(events.values_list("request_id", "data__clock", "data__percent"))
+    assert len(keys) == 120 * 5
+    # and nothing is left
+    assert sla_sweep(now=later, parts=2) == {
+        "due": 0,
+        "claimed": 0,
+        "escalations": 0,
+        "warnings": 0,
+    }
+
+
 def test_two_dispatches_at_once_one_wins(desk, category, tech2):
     # given the clerk and the manager both read the same submitted request
     request = submit(desk, category)
