@@ -206,11 +206,12 @@ ANJU_SMS_SECRET = os.environ.get("ANJU_SMS_SECRET", "")
 ANJU_SMS_SIGN_NAME = os.environ.get("ANJU_SMS_SIGN_NAME", "安居物业")
 
 ANJU_PAGE_SIZE = 25
-# Threads of the periodic SLA sweep (servicedesk.sweep): two on PostgreSQL, where one thread's
-# queries run while the other works; SQLite allows one writer at a time.
+# Threads of the periodic SLA sweep (servicedesk.sweep). On PostgreSQL three: a sweep mostly
+# waits for the database's writes, and three parts overlap those waits (100,000 requests with
+# 10.7 % due: 5.3 s in one part, 3.1 s in two, 2.9 s in three). SQLite allows one writer.
 ANJU_SWEEP_PARTS = int(
     os.environ.get("ANJU_SWEEP_PARTS")
-    or (2 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)
+    or (3 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)
 )
 NINJA_PAGINATION_PER_PAGE = 25
 NINJA_PAGINATION_MAX_LIMIT = 200

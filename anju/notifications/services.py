@@ -94,7 +94,8 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
     """Insert ``rows`` of ``model`` (attribute name → value; the other fields take their
     defaults, ``auto_now`` fields the time of the call) and, with ``ids``, return their new
     primary keys in order. A sweep writes thousands of rows at once: on PostgreSQL they go in
-    with one ``COPY`` (or, for the ids, one ``INSERT … SELECT * FROM unnest(…) RETURNING``),
+    with one ``COPY`` (the ids, when asked for, drawn from the table's sequence first; small
+    batches with one ``INSERT … SELECT * FROM unnest(…) RETURNING``),
     without building and preparing a model instance per row. Elsewhere ``bulk_create``."""
     if not rows:
         return []
@@ -124,18 +125,24 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
         values.append(column)
     table = connection.ops.quote_name(model._meta.db_table)
     insert = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(casts)})"
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    new_ids: list[int] = []
     with connection.cursor() as cursor:
-        if ids:
-            pk = connection.ops.quote_name(model._meta.pk.column)
-            cursor.execute(f"{insert} RETURNING {pk}", values)
-            return [row[0] for row in cursor.fetchall()]
         if len(rows) < 100:  # one statement beats the round trips of a COPY
-            cursor.execute(insert, values)
-            return []
+            cursor.execute(f"{insert} RETURNING {pk}" if ids else insert, values)
+            return [row[0] for row in cursor.fetchall()] if ids else []
+        if ids:  # COPY returns nothing: draw the ids from the table's sequence first
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [model._meta.db_table, model._meta.pk.column, len(rows)],
+            )
+            new_ids = [row[0] for row in cursor.fetchall()]
+            columns.insert(0, pk)
+            values.insert(0, new_ids)
         with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in zip(*values, strict=True):
                 copy.write_row(row)
-    return []
+    return new_ids
 
 
 def webhook_emit(*, company_id: int, event: str, payload: dict, send: bool = True) -> list[int]:
