@@ -26,6 +26,19 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
+def env_int(name: str, default: int, *, minimum: int = 1) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number ≥ {minimum}, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if not raw:
@@ -209,13 +222,12 @@ ANJU_PAGE_SIZE = 25
 # Threads of the periodic SLA sweep (servicedesk.sweep). On PostgreSQL three: a sweep mostly
 # waits for the database's writes, and three parts overlap those waits (100,000 requests with
 # 10.7 % due: 5.3 s in one part, 3.1 s in two, 2.9 s in three). SQLite allows one writer.
-ANJU_SWEEP_PARTS = int(
-    os.environ.get("ANJU_SWEEP_PARTS")
-    or (3 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)
+ANJU_SWEEP_PARTS = env_int(
+    "ANJU_SWEEP_PARTS", 3 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1
 )
 NINJA_PAGINATION_PER_PAGE = 25
 NINJA_PAGINATION_MAX_LIMIT = 200
-ANJU_API_TOKEN_DAYS = int(os.environ.get("ANJU_API_TOKEN_DAYS", "30"))
+ANJU_API_TOKEN_DAYS = env_int("ANJU_API_TOKEN_DAYS", 30)
 ANJU_IMPORT_MAX_ROWS = 20000
 
 LOGGING = {

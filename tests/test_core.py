@@ -286,3 +286,18 @@ def test_a_masked_id_number_hides_birth_date_and_sequence(id_number):
     masked = pii.mask_id_number(id_number)
     assert masked[:4] == id_number[:4] and masked[-4:] == id_number[-4:]
     assert set(masked[4:-4]) == {"*"}
+
+
+def test_whole_number_settings_refuse_bad_values(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from anju.settings import env_int
+
+    monkeypatch.setenv("ANJU_SWEEP_PARTS", "")
+    assert env_int("ANJU_SWEEP_PARTS", 3) == 3
+    monkeypatch.setenv("ANJU_SWEEP_PARTS", " 4 ")
+    assert env_int("ANJU_SWEEP_PARTS", 3) == 4
+    for bad in ("many", "0", "-2", "2.5"):
+        monkeypatch.setenv("ANJU_SWEEP_PARTS", bad)
+        with pytest.raises(ImproperlyConfigured, match="ANJU_SWEEP_PARTS"):
+            env_int("ANJU_SWEEP_PARTS", 3)
