@@ -119,6 +119,11 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def ingesters_rss(procs) -> float:
+    """Resident memory of the ingesters together, MB."""
+    return sum(rss_mb(p.pid) for p in procs)
+
+
 def rss_mb(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/status") as handle:
@@ -285,6 +290,12 @@ def main() -> int:
         "(queues instead of dropping) instead of using --mqtt-url",
     )
     parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument(
+        "--ingesters",
+        type=int,
+        default=1,
+        help="ingester processes; more than one share the subscription (--shared)",
+    )
     parser.add_argument("--seconds", type=float, help="per throughput step (default 20; quick 4)")
     parser.add_argument("--rate", type=float, default=20000, help="readings/s, latency and soak")
     parser.add_argument("--latency-seconds", type=float, help="default 30; quick 8")
@@ -317,8 +328,12 @@ def main() -> int:
         "ANJU_LOG_LEVEL": "WARNING",
     }
     python = sys.executable
-    results: dict = {"devices": args.devices, "readings_per_message": METRICS}
-    ingester = None
+    results: dict = {
+        "devices": args.devices,
+        "readings_per_message": METRICS,
+        "ingesters": args.ingesters,
+    }
+    ingesters: list[subprocess.Popen] = []
     import psycopg
 
     try:
@@ -332,9 +347,9 @@ def main() -> int:
             [python, "-c", SEED, str(args.devices), str(tokens_file)], env=env, check=True, cwd=REPO
         )
         tokens = json.loads(tokens_file.read_text())
-        log = (work / "ingest.log").open("w")
-        ingester = subprocess.Popen(
-            [
+        for i in range(args.ingesters):
+            log_path = work / f"ingest-{i}.log"
+            cmd = [
                 python,
                 "-m",
                 "anju.cli",
@@ -343,20 +358,24 @@ def main() -> int:
                 "--url",
                 args.mqtt_url,
                 "--client-id",
-                f"bench-ingest-{uuid.uuid4().hex[:6]}",
+                f"bench-ingest-{i}-{uuid.uuid4().hex[:6]}",
                 "--log-every",
                 "10",
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + 20
-        while "subscribed" not in (work / "ingest.log").read_text() and time.time() < deadline:
-            time.sleep(0.1)
-        if ingester.poll() is not None:
-            raise RuntimeError((work / "ingest.log").read_text()[-2000:])
+            ]
+            if args.ingesters > 1:
+                cmd.append("--shared")  # the broker hands each message to one of them
+            ingesters.append(
+                subprocess.Popen(
+                    cmd, env=env, cwd=REPO, stdout=log_path.open("w"), stderr=subprocess.STDOUT
+                )
+            )
+            deadline = time.time() + 20
+            while "subscribed" not in log_path.read_text() and time.time() < deadline:
+                time.sleep(0.1)
+            if ingesters[-1].poll() is not None:
+                raise RuntimeError(log_path.read_text()[-2000:])
+        if args.ingesters > 1:
+            say(f"  {args.ingesters} ingesters on a shared subscription")
         conn = psycopg.connect(args.database_url, autocommit=True)
         publisher = Publisher(args.mqtt_url, tokens)
         fault_devices = sorted(tokens)[-200:]
@@ -403,9 +422,9 @@ def main() -> int:
             f"== latency: {args.rate:g} readings/s ({rate_msgs:.0f} msg/s) for "
             f"{latency_seconds:g} s, an entrapment every 0.25 s"
         )
-        rss_before = rss_mb(ingester.pid)
+        rss_before = ingesters_rss(ingesters)
         sent, injected = publisher.paced(latency_seconds, rate_msgs, normal_skip, fault_devices)
-        rss_after = rss_mb(ingester.pid)
+        rss_after = ingesters_rss(ingesters)
         time.sleep(3)
         rows = conn.execute(
             "SELECT d.code, extract(epoch from a.created_at), extract(epoch from q.created_at) "
@@ -449,7 +468,9 @@ def main() -> int:
             while time.time() - soak_start < soak_seconds:
                 sent, _ = publisher.paced(min(10, soak_seconds), rate_msgs, normal_skip)
                 sent_total += sent
-                samples.append((round(time.time() - soak_start), round(rss_mb(ingester.pid), 1)))
+                samples.append(
+                    (round(time.time() - soak_start), round(ingesters_rss(ingesters), 1))
+                )
                 say(f"  t={samples[-1][0]:>4} s  RSS {samples[-1][1]} MB")
             count, t_done = wait_stored(conn, base + sent_total * METRICS, timeout=120)
             after = [s for s in samples if s[0] >= 30] or samples
@@ -479,18 +500,21 @@ def main() -> int:
         conn.close()
 
         # --- stop
-        ingester.send_signal(signal.SIGTERM)
-        results["ingester_exit"] = ingester.wait(30)
+        for proc in ingesters:
+            proc.send_signal(signal.SIGTERM)
+        results["ingester_exit"] = max(proc.wait(30) for proc in ingesters)
         say(f"== ingester stopped with exit code {results['ingester_exit']} after SIGTERM")
     except Exception as exc:  # noqa: BLE001
         say(f"FAILED: {exc}")
-        if ingester is not None and ingester.poll() is None:
-            ingester.kill()
+        for proc in ingesters:
+            if proc.poll() is None:
+                proc.kill()
         say(f"(work directory kept: {work})")
         return 2
     finally:
-        if ingester is not None and ingester.poll() is None:
-            ingester.kill()
+        for proc in ingesters:
+            if proc.poll() is None:
+                proc.kill()
         if broker is not None:
             broker.terminate()
             broker.wait(10)
