@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from anju.core.views import ListFilterForm
+from anju.core.widgets import LongSelect
 from anju.estates.models import Building, Community, Room, Staff
 from anju.estates.scoping import Scope
 from anju.servicedesk.choices import (
@@ -72,7 +73,11 @@ class QueueFilterForm(ListFilterForm):
     )
     state = forms.ChoiceField(label=_("State"), required=False, choices=[("", ALL), *State.choices])
     assignee = forms.ModelChoiceField(
-        label=_("Assignee"), required=False, queryset=Staff.objects.none(), empty_label=ALL
+        label=_("Assignee"),
+        required=False,
+        queryset=Staff.objects.none(),
+        empty_label=ALL,
+        widget=LongSelect,
     )
     breached = forms.BooleanField(label=_("Overdue only"), required=False)
 
