@@ -119,6 +119,24 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (``anju worker`` forks)."""
+    total = 0.0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def ingesters_rss(procs) -> float:
     """Resident memory of the ingesters together, MB."""
     return sum(rss_mb(p.pid) for p in procs)
@@ -291,6 +309,13 @@ def main() -> int:
     )
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument(
+        "--broker-url",
+        default="",
+        help="Celery broker (e.g. redis://127.0.0.1:6379/12): the ingester queues the work "
+        "after a work order (dispatch, SMS) and an `anju worker` runs beside it, as in "
+        "production; default none: that work runs inside the ingester",
+    )
+    parser.add_argument(
         "--ingesters",
         type=int,
         default=1,
@@ -327,13 +352,18 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "anju.settings",
         "ANJU_LOG_LEVEL": "WARNING",
     }
+    env.pop("ANJU_BROKER_URL", None)
+    if args.broker_url:
+        env["ANJU_BROKER_URL"] = args.broker_url
     python = sys.executable
     results: dict = {
         "devices": args.devices,
         "readings_per_message": METRICS,
         "ingesters": args.ingesters,
+        "broker": args.broker_url or "none (inline)",
     }
     ingesters: list[subprocess.Popen] = []
+    worker = None
     import psycopg
 
     try:
@@ -376,6 +406,15 @@ def main() -> int:
                 raise RuntimeError(log_path.read_text()[-2000:])
         if args.ingesters > 1:
             say(f"  {args.ingesters} ingesters on a shared subscription")
+        if args.broker_url:
+            worker = subprocess.Popen(
+                [python, "-m", "anju.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+                env=env,
+                cwd=REPO,
+                stdout=(work / "worker.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            say(f"  broker {args.broker_url}: work orders' follow-up runs in `anju worker`")
         conn = psycopg.connect(args.database_url, autocommit=True)
         publisher = Publisher(args.mqtt_url, tokens)
         fault_devices = sorted(tokens)[-200:]
@@ -503,6 +542,8 @@ def main() -> int:
         for proc in ingesters:
             proc.send_signal(signal.SIGTERM)
         results["ingester_exit"] = max(proc.wait(30) for proc in ingesters)
+        if worker is not None:
+            results["worker_cpu_s"] = round(cpu_seconds(worker.pid), 1)
         say(f"== ingester stopped with exit code {results['ingester_exit']} after SIGTERM")
     except Exception as exc:  # noqa: BLE001
         say(f"FAILED: {exc}")
@@ -515,6 +556,9 @@ def main() -> int:
         for proc in ingesters:
             if proc.poll() is None:
                 proc.kill()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
         if broker is not None:
             broker.terminate()
             broker.wait(10)
