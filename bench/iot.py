@@ -48,6 +48,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
+from procs import cpu_seconds, process_tree
+
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
 TARGETS = {"ingest_rps": (20000, ">="), "alarm_latency_p95_s": (1.0, "<=")}
@@ -117,24 +119,6 @@ def reachable(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children so far (``anju worker`` forks)."""
-    total = 0.0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def ingesters_rss(procs) -> float:
@@ -543,7 +527,9 @@ def main() -> int:
             proc.send_signal(signal.SIGTERM)
         results["ingester_exit"] = max(proc.wait(30) for proc in ingesters)
         if worker is not None:
-            results["worker_cpu_s"] = round(cpu_seconds(worker.pid), 1)
+            results["worker_cpu_s"] = round(
+                sum(cpu_seconds(p) for p in process_tree(worker.pid)), 1
+            )
         say(f"== ingester stopped with exit code {results['ingester_exit']} after SIGTERM")
     except Exception as exc:  # noqa: BLE001
         say(f"FAILED: {exc}")

@@ -48,7 +48,19 @@ import threading
 import time
 from pathlib import Path
 
-from procs import BenchError, anju_cmd, child_env, free_port, run, say, start, stop, tail
+from procs import (
+    BenchError,
+    anju_cmd,
+    child_env,
+    cpu_seconds,
+    free_port,
+    process_tree,
+    run,
+    say,
+    start,
+    stop,
+    tail,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "bench" / "out"
@@ -106,41 +118,11 @@ def child(mode: str, env: dict, cwd: Path, log: Path, *extra: str) -> dict:
     return json.loads(last)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and of its children that have exited (PostgreSQL's
-    postmaster collects its ended backends'), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(x) for x in fields[11:15]) / ticks
-
-
 def machine_busy() -> float:
     """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and its descendants (gunicorn's master and workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
 
 
 def postgres_cpu() -> float:

@@ -8,6 +8,7 @@ Anything outside the scope is reported as not found, never shown.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
@@ -142,20 +143,24 @@ _RESIDENT_SQL = """
 """
 
 
+@functools.cache
+def _with_tables(sql: str) -> str:
+    from anju.estates.models import Community, HouseholdMember, Resident, Staff
+
+    return sql.format(
+        staff=Staff._meta.db_table,
+        served=Staff.communities.through._meta.db_table,
+        community=Community._meta.db_table,
+        resident=Resident._meta.db_table,
+        member=HouseholdMember._meta.db_table,
+    )
+
+
 def _rows(sql: str, params: list) -> list[tuple]:
     from django.db import connection
 
-    from anju.estates.models import Community, HouseholdMember, Resident, Staff
-
-    tables = {
-        "staff": Staff._meta.db_table,
-        "served": Staff.communities.through._meta.db_table,
-        "community": Community._meta.db_table,
-        "resident": Resident._meta.db_table,
-        "member": HouseholdMember._meta.db_table,
-    }
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(**tables), params)
+        cursor.execute(_with_tables(sql), params)
         return cursor.fetchall()
 
 
