@@ -1,7 +1,7 @@
 """The MQTT side of ingestion (``anju ingest mqtt``): a paho-mqtt client subscribed with QoS 1 to
 ``anju/+/+/telemetry`` feeding one ``Ingester``.
 
-- paho's network thread only appends ``(topic, payload)`` to a queue; the main loop checks,
+- paho's network thread (its read path batched by ``mqtt_client.BatchClient``) only appends ``(topic, payload)`` to a queue; the main loop checks,
   buffers and flushes every ``flush_interval`` seconds or ``max_batch`` readings. When the
   queue is long (the database is slow), the network thread waits, so TCP pushes back on the
   broker instead of memory growing.
@@ -82,7 +82,9 @@ def client_for(broker: Broker, client_id: str):
     busy Python subscriber and makes the broker drop what its queue cannot hold)."""
     import paho.mqtt.client as mqtt
 
-    client = mqtt.Client(
+    from anju.facilities.mqtt_client import BatchClient
+
+    client = BatchClient(
         mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
     )
     if broker.username:
@@ -145,6 +147,8 @@ class MqttIngest:
         self.max_queue = max_queue
         self.events: deque = deque()
         self.events_ready = threading.Event()
+        self.follow_ups: deque = deque()
+        self.follow_ups_ready = threading.Event()
         self.ingester = ingester or Ingester(on_events=self._queue_events)
         self.on_flush = on_flush
         self.log_every = log_every
@@ -174,11 +178,14 @@ class MqttIngest:
         if reason_code != 0:
             self.say(f"MQTT disconnected ({reason_code}); reconnecting with back-off")
 
-    def _on_message(self, client, userdata, message):
+    def _on_publish(self, topic: str, payload: bytes) -> None:
         while len(self.queue) >= self.max_queue:  # let TCP push back on the broker
             time.sleep(0.01)
-        self.queue.append((message.topic, message.payload))
+        self.queue.append((topic, payload))
         self.wakeup.set()
+
+    def _on_message(self, client, userdata, message):  # QoS 2, which paho still handles
+        self._on_publish(message.topic, message.payload)
 
     # --- alarm thread -----------------------------------------------------------------------
     def _queue_events(self, events) -> None:
@@ -186,38 +193,67 @@ class MqttIngest:
         self.events_ready.set()
 
     def _apply_loop(self, done: threading.Event) -> None:
-        """Alarms, their work orders and notifications, in order, on their own thread and
-        database connection, so that a burst of alarms never holds up storing telemetry.
-        Every queued event's alarm row is written before any work order is raised (an alarm
-        costs a few queries, its work order and notifications some forty): a burst of new
-        alarms reaches the board at once and the work orders follow one by one."""
+        """Alarm rows, in order, on their own thread and database connection, so that a burst
+        of alarms never holds up storing telemetry. New alarms go on to the follow-up thread:
+        an alarm row costs a few queries, its work order and notifications some forty, and an
+        alarm must not wait behind another alarm's work order."""
         from django.db import connection
 
-        from anju.facilities.ingest import follow_up_alarms, record_events
+        from anju.facilities.ingest import record_events
 
-        follow_ups: deque = deque()
-        last_follow_up = 0.0
         try:
-            while not (done.is_set() and not self.events and not follow_ups):
+            while not (done.is_set() and not self.events):
                 if self.events:
                     outcomes, alarms = record_events(self.events.popleft())
-                    follow_ups.extend(alarms)
+                    if alarms:
+                        self.follow_ups.extend(alarms)
+                        self.follow_ups_ready.set()
                     self.stats.alarms_raised += outcomes.count("raised")
                     self.stats.alarms_cleared += outcomes.count("cleared")
                     if self.on_flush is not None:
                         self.on_flush(outcomes)
-                elif follow_ups and (
-                    len(self.queue) < BUSY_QUEUE or time.monotonic() - last_follow_up >= 1.0
-                ):
-                    # Work orders are heavy Python (some forty ORM queries) sharing the GIL
-                    # with ingestion: while telemetry queues up, at most one a second.
-                    follow_up_alarms([follow_ups.popleft()])
-                    last_follow_up = time.monotonic()
                 else:
                     self.events_ready.wait(0.05)
                     self.events_ready.clear()
         finally:
             connection.close()
+
+    def _follow_up_loop(self, done: threading.Event) -> None:
+        """Work orders and notifications of new alarms, on a third thread and connection.
+        With a Celery broker (production) each is queued for a worker; without one (the demo)
+        it runs here, one by one: heavy Python sharing the GIL with ingestion, so while
+        telemetry queues up in this process, at most one a second."""
+        from django.conf import settings
+        from django.db import connection
+
+        from anju.facilities.ingest import follow_up_alarms
+
+        follow_ups = self.follow_ups
+        queued = not settings.CELERY_TASK_ALWAYS_EAGER
+        last = 0.0
+        try:
+            while not (done.is_set() and not follow_ups):
+                if follow_ups and queued:
+                    self._queue_follow_up(follow_ups.popleft())
+                elif follow_ups and (
+                    done.is_set() or len(self.queue) < BUSY_QUEUE or time.monotonic() - last >= 1.0
+                ):
+                    follow_up_alarms([follow_ups.popleft()])
+                    last = time.monotonic()
+                else:
+                    self.follow_ups_ready.wait(0.05)
+                    self.follow_ups_ready.clear()
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _queue_follow_up(alarm) -> None:
+        from anju.facilities.tasks import alarm_follow_up_task
+
+        try:
+            alarm_follow_up_task.delay(alarm.pk)
+        except Exception:  # noqa: BLE001 - the broker is down: the offline sweep catches up
+            logger.exception("could not queue the follow-up of alarm %s", alarm.pk)
 
     # --- main loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> Stats:
@@ -225,6 +261,7 @@ class MqttIngest:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish_fast = self._on_publish
         client.connect_async(
             self.broker.host,
             self.broker.port,
@@ -233,14 +270,19 @@ class MqttIngest:
             properties=connect_properties(persistent=self.persistent),
         )
         client.loop_start()
-        # Three threads share the GIL (network, ingest, alarms); the alarm thread makes many
-        # short database round trips and would wait 5 ms for the GIL after each of them.
+        # Four threads share the GIL (network, ingest, alarms, follow-ups); the alarm thread
+        # makes many short database round trips and would wait 5 ms for the GIL after each.
         sys.setswitchinterval(0.0005)
         done = threading.Event()
+        alarms_done = threading.Event()
         alarm_thread = threading.Thread(
             target=self._apply_loop, args=(done,), name="anju-alarms", daemon=True
         )
+        follow_up_thread = threading.Thread(
+            target=self._follow_up_loop, args=(alarms_done,), name="anju-follow-ups", daemon=True
+        )
         alarm_thread.start()
+        follow_up_thread.start()
         last_flush = last_log = time.monotonic()
         backoff = 0.5
         try:
@@ -273,6 +315,8 @@ class MqttIngest:
             self._flush(final=True)
             done.set()  # the alarm thread finishes what is queued, then stops
             alarm_thread.join(60)
+            alarms_done.set()  # so does the follow-up thread, after the last alarm
+            follow_up_thread.join(60)
             client.disconnect()
             self._log()
         return self.stats

@@ -932,6 +932,23 @@ def alarm_follow_up(alarm: Alarm) -> None:
         _alarm_notify(alarm, alarm.device, engineers=engineers)
 
 
+def alarm_follow_up_queued(alarm_id: int) -> bool:
+    """A recorded alarm's follow-up, run by a worker (the ingester queues it when a broker is
+    configured). The alarm row is locked, so a request raised meanwhile by the missed
+    follow-up sweep is not raised again. ``False`` when the alarm is gone."""
+    with transaction.atomic():
+        alarm = (
+            Alarm.objects.select_for_update(of=("self",))
+            .select_related("rule", "device__community", "device__equipment", "device__building")
+            .filter(pk=alarm_id)
+            .first()
+        )
+        if alarm is None:
+            return False
+        alarm_follow_up(alarm)
+    return True
+
+
 def alarm_follow_up_missed(*, now: datetime | None = None, grace_s: int = 120) -> int:
     """Requests for open alarms whose follow-up never ran (the ingester stopped between
     recording the alarm and raising its request). Run by the offline sweep."""

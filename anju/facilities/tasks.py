@@ -21,3 +21,9 @@ def offline_sweep_task() -> dict:
 def retention_task() -> dict:
     """Every six hours: delete telemetry past its retention."""
     return services.retention()
+
+
+@shared_task(name="anju.facilities.alarm_follow_up")
+def alarm_follow_up_task(alarm_id: int) -> bool:
+    """A new alarm's work order and notifications, queued by the MQTT ingester."""
+    return services.alarm_follow_up_queued(alarm_id)

@@ -268,3 +268,67 @@ def test_sigterm_stops_the_command_cleanly(tmp_path):
     assert "subscribed anju/+/+/telemetry" in out
     assert "flushing and stopping" in out
     assert json  # the payload format is JSON (see test_ingest)
+
+
+@pytest.fixture
+def redis_broker(settings):
+    """The Celery app pointed at Redis database 13, not eager: tasks are queued for a worker."""
+    import redis as redis_lib
+
+    from anju.celery import app
+
+    url = "redis://127.0.0.1:6379/13"
+    server = redis_lib.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis_lib.ConnectionError:
+        if os.environ.get("ANJU_SKIP_REDIS") == "1":
+            pytest.skip("no Redis on this machine (ANJU_SKIP_REDIS=1)")
+        pytest.fail("Redis is not reachable on 127.0.0.1:6379; start it, or set ANJU_SKIP_REDIS=1")
+    server.flushdb()
+    before = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.update(broker_url=url, task_always_eager=False)
+    _reset_pool(app)
+    yield server
+    app.conf.update(before)
+    _reset_pool(app)
+    server.flushdb()
+
+
+def _reset_pool(app):
+    """Celery keeps its broker connections in a pool made on first use: drop it, so the
+    next task opens a connection to the broker configured now."""
+    pool, app._pool = app._pool, None
+    app.amqp._producer_pool = None
+    if pool is not None:
+        pool.force_close_all()
+
+
+def test_with_a_broker_the_work_order_is_queued_for_a_worker(kit, redis_broker):
+    # given: a Celery broker is configured, as in production
+    from anju.facilities import services
+
+    client = publisher()
+    with Running():
+        # when: a lift reports an entrapment
+        publish(client, "anju/A/a-lift-1/telemetry", message(kit.lift_token, {"entrapment": 1}))
+        assert wait_for(lambda: Alarm.objects.filter(rule__name="电梯困人").exists())
+        assert wait_for(lambda: redis_broker.llen("celery") == 1)
+    client.loop_stop()
+    # then: the ingester recorded the alarm and queued its follow-up instead of running it
+    alarm = Alarm.objects.get(rule__name="电梯困人")
+    assert alarm.request_id is None
+    queued = json.loads(redis_broker.lindex("celery", 0))
+    assert queued["headers"]["task"] == "anju.facilities.alarm_follow_up"
+    assert queued["headers"]["argsrepr"] == f"({alarm.pk},)"
+    # and the worker's task raises the urgent work order, once however often it runs
+    assert services.alarm_follow_up_queued(alarm.pk) is True
+    assert services.alarm_follow_up_queued(alarm.pk) is True
+    alarm.refresh_from_db()
+    assert alarm.request.priority == "urgent"
+    assert alarm.request.category.code.startswith("repair")
+    from anju.servicedesk.models import ServiceRequest
+
+    assert ServiceRequest.objects.filter(title__contains=alarm.message[:20]).count() == 1
+    assert services.alarm_follow_up_queued(10**9) is False
