@@ -9,9 +9,10 @@ A message is one JSON object from one device::
 and is enabled, the token matches its digest, the JSON is well formed and small, every value
 is a finite number, the time is neither in the future nor too old nor before the device's last
 accepted reading — and refused as a whole otherwise, counted per reason. Accepted readings are
-buffered; ``flush`` evaluates the rules on them (alarm events go to the alarm thread at once)
-and then writes raw rows (COPY on PostgreSQL), hourly roll-ups (one upsert) and the devices'
-latest values.
+buffered; ``evaluate`` runs the rules on them (alarm events go to the alarm thread at once),
+``take`` makes a ``Batch`` and ``write_batch`` stores it: raw rows (COPY on PostgreSQL), hourly
+roll-ups (one upsert) and the devices' latest values. ``flush`` does all three in one go (the
+HTTP endpoint); the MQTT loop hands the batches to a writer thread.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -162,6 +163,30 @@ class FlushResult:
     alarms_cleared: int = 0
 
 
+@dataclass
+class Batch:
+    """One write's worth: raw rows, and when it carries the roll-ups, the hourly groups and the
+    devices' latest values (as JSON, taken when the batch was made); refusals to count."""
+
+    rows: list[tuple[int, str, float, float]] = field(default_factory=list)
+    messages: int = 0
+    groups: dict = field(default_factory=dict)
+    latest: dict[int, tuple[float, str]] = field(default_factory=dict)
+    rejections: Counter = field(default_factory=Counter)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.groups or self.latest or self.rejections)
+
+    def merge(self, later: Batch) -> None:
+        """Fold a later batch into this one (a writer catching up writes them at once)."""
+        self.rows.extend(later.rows)
+        self.messages += later.messages
+        for key, g in later.groups.items():
+            merge_group(self.groups, key, g)
+        self.latest.update(later.latest)
+        self.rejections.update(later.rejections)
+
+
 class Ingester:
     """Validates and buffers telemetry, writes it in batches and evaluates the rules.
 
@@ -184,6 +209,7 @@ class Ingester:
         self.hourly: dict = {}  # roll-ups folded since they were last written
         self.dirty: dict[int, DeviceInfo] = {}  # devices whose latest values wait to be written
         self.pending_events: list[Event] = []
+        self.unwritten: list[Batch] = []  # batches whose write failed, retried first
         self.rejections: Counter = Counter()
         self.rejected_total: Counter = Counter()
         self.accepted_messages = 0
@@ -387,83 +413,110 @@ class Ingester:
 
     @property
     def buffered(self) -> int:
-        return len(self.rows)
+        """Readings accepted and not yet written."""
+        return len(self.rows) + sum(len(b.rows) for b in self.unwritten)
 
     # --- writing ----------------------------------------------------------------------------
-    def flush(self, *, rollups: bool = True) -> FlushResult:
-        """Write what is buffered and apply the alarm events. Safe to call when empty.
-
-        Raw readings are written on every flush. The hourly roll-ups and the devices' latest
-        values are folded in memory and written when ``rollups`` is true (the MQTT loop does
-        it every few seconds: one upsert row per series instead of one per reading)."""
-        result = FlushResult()
+    def evaluate(self) -> list[Event]:
+        """Run the rules on the readings accepted since the last call, in memory, and hand the
+        events to ``on_events`` at once: an alarm (an elevator entrapment) waits neither for
+        the telemetry write nor for a database that is down."""
         self._refresh_rules()
-        rows, self.rows = self.rows, []
-        touched, self.touched = self.touched, {}
         pending, self.pending_events = self.pending_events, []
-        result.messages, self.messages_in_buffer = self.messages_in_buffer, 0
-        # Rules first, in memory: an alarm (an elevator entrapment) must not wait for the
-        # telemetry write, nor for a database that is down — the readings are retried, the
-        # rules must see each reading once.
+        events: list[Event] = []
         evaluate = self.engine.evaluate
         for device_id, ts, metrics in pending:
-            result.events.extend(evaluate(device_id, ts, metrics))
-        if self.on_events is not None:
-            if result.events:
-                self.on_events(result.events)
-        else:
+            events.extend(evaluate(device_id, ts, metrics))
+        if events and self.on_events is not None:
+            self.on_events(events)
+        return events
+
+    def take(self, *, rollups: bool = True) -> Batch:
+        """The buffered readings as a ``Batch`` for ``write_batch``. The hourly roll-ups and
+        the devices' latest values are folded in memory and go out with a batch made with
+        ``rollups`` (the MQTT loop does that every few seconds: one upsert row per series
+        instead of one per reading)."""
+        rows, self.rows = self.rows, []
+        touched, self.touched = self.touched, {}
+        batch = Batch(rows=rows, messages=self.messages_in_buffer)
+        self.messages_in_buffer = 0
+        fold_hourly(rows, self.hourly)
+        for info in touched.values():
+            self.dirty[info.id] = info
+        if rollups:
+            batch.groups, self.hourly = self.hourly, {}
+            batch.latest = {i.id: (i.last_ts, json.dumps(i.latest)) for i in self.dirty.values()}
+            self.dirty = {}
+        batch.rejections, self.rejections = self.rejections, Counter()
+        return batch
+
+    def flush(self, *, rollups: bool = True) -> FlushResult:
+        """Evaluate the rules, then write what is buffered, here and now (the HTTP endpoint and
+        the demo; the MQTT loop writes on its own thread). Safe to call when empty. A failed
+        write keeps its batch (bounded: the oldest go first) and raises; the next flush writes
+        it first, and the rules never see a reading twice."""
+        result = FlushResult()
+        result.events = self.evaluate()
+        if self.on_events is None:
             for outcome in apply_events(result.events):
                 if outcome == "raised":
                     result.alarms_raised += 1
                 elif outcome == "cleared":
                     result.alarms_cleared += 1
-        if rows or (rollups and self.hourly):
-            groups = fold_hourly(rows, dict(self.hourly) if rollups else {})
-            dirty = {**self.dirty, **{info.id: info for info in touched.values()}}
-            try:
-                with transaction.atomic():
-                    write_readings(rows)
-                    if rollups:
-                        write_hourly(groups)
-                        write_latest(dirty.values())
-            except DatabaseError:
-                # keep the batch for the next try (bounded: the oldest go first)
-                self.rows = (rows + self.rows)[-MAX_BUFFER:]
-                touched.update(self.touched)
-                self.touched = touched
-                self.messages_in_buffer += result.messages
-                raise
-            if rollups:
-                self.hourly, self.dirty = {}, {}
-            else:
-                for key, g in groups.items():
-                    merge_group(self.hourly, key, g)
-                self.dirty = dirty
-            result.readings = len(rows)
-            self.accepted_readings += len(rows)
-        self.write_rejections()
+        batch = self.take(rollups=rollups)
+        result.messages = batch.messages
+        if batch:
+            self.unwritten.append(batch)
+        while sum(len(b.rows) for b in self.unwritten) > MAX_BUFFER:
+            lost = self.unwritten.pop(0)
+            logger.error("telemetry buffer full: %d readings dropped", len(lost.rows))
+        while self.unwritten:
+            write_batch(self.unwritten[0])
+            done = self.unwritten.pop(0)
+            result.readings += len(done.rows)
+        self.accepted_readings += result.readings
         return result
 
     def write_rejections(self) -> None:
-        if not self.rejections:
-            return
         counts, self.rejections = self.rejections, Counter()
-        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-        for (company_id, reason), n in counts.items():
-            with transaction.atomic():
-                updated = IngestRejection.objects.filter(
-                    company_id=company_id, reason=reason, hour=hour
-                ).update(count=F("count") + n)
-                if not updated:
-                    try:
-                        with transaction.atomic():
-                            IngestRejection.objects.create(
-                                company_id=company_id, reason=reason, hour=hour, count=n
-                            )
-                    except IntegrityError:  # created meanwhile by another ingester
-                        IngestRejection.objects.filter(
-                            company_id=company_id, reason=reason, hour=hour
-                        ).update(count=F("count") + n)
+        write_rejection_counts(counts)
+
+
+def write_batch(batch: Batch) -> None:
+    """Store a batch: raw rows (COPY on PostgreSQL), roll-ups and latest values in one
+    transaction; then the refusal counts."""
+    with transaction.atomic():
+        if batch.rows:
+            write_readings(batch.rows)
+        if batch.groups:
+            write_hourly(batch.groups)
+        if batch.latest:
+            write_latest(batch.latest)
+    if batch.rejections:
+        write_rejection_counts(batch.rejections)
+        batch.rejections = Counter()  # counted once, even if a later step is retried
+
+
+def write_rejection_counts(counts: Counter) -> None:
+    """Add ``{(company id, reason): n}`` to this hour's refusal counters."""
+    if not counts:
+        return
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for (company_id, reason), n in counts.items():
+        with transaction.atomic():
+            updated = IngestRejection.objects.filter(
+                company_id=company_id, reason=reason, hour=hour
+            ).update(count=F("count") + n)
+            if not updated:
+                try:
+                    with transaction.atomic():
+                        IngestRejection.objects.create(
+                            company_id=company_id, reason=reason, hour=hour, count=n
+                        )
+                except IntegrityError:  # created meanwhile by another ingester
+                    IngestRejection.objects.filter(
+                        company_id=company_id, reason=reason, hour=hour
+                    ).update(count=F("count") + n)
 
 
 def apply_events(events: list[Event]) -> list[str | None]:
@@ -594,18 +647,18 @@ def write_hourly(groups: dict) -> None:
             cursor.execute(sql_head + placeholders + sql_tail, [x for row in part for x in row])
 
 
-def write_latest(infos) -> None:
-    """The devices' latest values and last-seen time; never moves a device back in time."""
-    infos = list(infos)
-    if not infos:
+def write_latest(latest: dict[int, tuple[float, str]]) -> None:
+    """The devices' latest values and last-seen time, ``{device id: (last ts, latest JSON)}``;
+    never moves a device back in time."""
+    if not latest:
         return
     table = Device._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            placeholders = ", ".join(["(%s, %s::timestamptz, %s::jsonb)"] * len(infos))
+            placeholders = ", ".join(["(%s, %s::timestamptz, %s::jsonb)"] * len(latest))
             params = []
-            for info in infos:
-                params += [info.id, _dt(info.last_ts), json.dumps(info.latest)]
+            for device_id, (ts, values) in latest.items():
+                params += [device_id, _dt(ts), values]
             cursor.execute(
                 f"UPDATE {table} AS d SET last_seen_at = v.ts, latest = v.latest "
                 f"FROM (VALUES {placeholders}) AS v(id, ts, latest) "
@@ -616,5 +669,5 @@ def write_latest(infos) -> None:
             cursor.executemany(
                 f"UPDATE {table} SET last_seen_at = %s, latest = %s "
                 "WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at <= %s)",
-                [(_dt(i.last_ts), json.dumps(i.latest), i.id, _dt(i.last_ts)) for i in infos],
+                [(_dt(ts), values, i, _dt(ts)) for i, (ts, values) in latest.items()],
             )

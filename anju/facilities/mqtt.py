@@ -1,17 +1,23 @@
 """The MQTT side of ingestion (``anju ingest mqtt``): a paho-mqtt client subscribed with QoS 1 to
 ``anju/+/+/telemetry`` feeding one ``Ingester``.
 
-- paho's network thread (its read path batched by ``mqtt_client.BatchClient``) only appends ``(topic, payload)`` to a queue; the main loop checks,
-  buffers and flushes every ``flush_interval`` seconds or ``max_batch`` readings. When the
-  queue is long (the database is slow), the network thread waits, so TCP pushes back on the
-  broker instead of memory growing.
+- Five threads, each with one job, so that an alarm waits for neither storage nor another
+  alarm's work order: paho's network thread (its read path batched by
+  ``mqtt_client.BatchClient``) appends ``(topic, payload)`` to a queue; the main loop checks
+  the messages, evaluates the rules every ``DRAIN_CHUNK`` messages and hands a batch to the
+  writer every ``flush_interval`` seconds (or ``max_batch`` readings); the writer stores the
+  batches; the alarm thread writes alarm rows; the follow-up thread raises their work orders
+  (or queues them for a Celery worker when a broker is configured).
+- When the database is slow or away, batches wait for the writer (up to ``MAX_BUFFER``
+  readings), then the main loop stops reading, the queue fills, the network thread waits,
+  and TCP pushes back on the broker instead of memory growing.
 - MQTT 5 with a large Receive Maximum, so the broker keeps many QoS 1 messages in flight to
   us (with MQTT 3.1.1 Mosquitto allows 20, and a busy Python subscriber falls behind until the
   broker's queue overflows and drops messages).
 - A persistent session (clean start off, session expiry one day, stable client id): QoS 1
   messages published while the ingester is down wait in the broker.
 - Reconnects with exponential back-off (1 s doubling to 60 s), on start too.
-- SIGTERM/SIGINT: stop reading, flush what is buffered, disconnect.
+- SIGTERM/SIGINT: stop reading, store what is buffered, disconnect.
 - Several ingesters share the load with ``--shared`` (MQTT shared subscription
   ``$share/anju/…``); the alarm table's constraint keeps them from opening an alarm twice.
 """
@@ -29,7 +35,7 @@ from urllib.parse import unquote, urlparse
 
 from django.db import DatabaseError, close_old_connections
 
-from anju.facilities.ingest import Ingester
+from anju.facilities.ingest import MAX_BUFFER, Ingester
 
 logger = logging.getLogger("anju.facilities.mqtt")
 
@@ -149,6 +155,8 @@ class MqttIngest:
         self.events_ready = threading.Event()
         self.follow_ups: deque = deque()
         self.follow_ups_ready = threading.Event()
+        self.batches: deque = deque()
+        self.batches_ready = threading.Event()
         self.ingester = ingester or Ingester(on_events=self._queue_events)
         self.on_flush = on_flush
         self.log_every = log_every
@@ -283,24 +291,24 @@ class MqttIngest:
         )
         alarm_thread.start()
         follow_up_thread.start()
+        writing = threading.Event()
+        writer_thread = threading.Thread(
+            target=self._write_loop, args=(writing,), name="anju-writer", daemon=True
+        )
+        writer_thread.start()
         last_flush = last_log = time.monotonic()
-        backoff = 0.5
         try:
             while not stop.is_set():
-                self._drain()
+                if self.unwritten_rows() < MAX_BUFFER:
+                    self._drain()
+                else:  # the database is behind or away: let TCP push back on the broker
+                    time.sleep(0.05)
+                if self.ingester.pending_events:
+                    self.ingester.evaluate()
                 now = time.monotonic()
                 due = now - last_flush >= self.flush_interval
-                if (due and self.ingester.buffered) or self.ingester.buffered >= self.max_batch:
-                    if self._flush():
-                        backoff = 0.5
-                    else:
-                        time.sleep(backoff)
-                        backoff = min(backoff * 2, 30.0)
-                    last_flush = time.monotonic()
-                elif due:
-                    if self.ingester.hourly and now - self.last_rollup >= self.rollup_every:
-                        self._flush()
-                    self.ingester.write_rejections()
+                if due or len(self.ingester.rows) >= self.max_batch:
+                    self._hand_over(rollups=now - self.last_rollup >= self.rollup_every)
                     last_flush = now
                 if now - last_log >= self.log_every:
                     self._log()
@@ -311,22 +319,28 @@ class MqttIngest:
         finally:
             client.unsubscribe(self.topic)
             client.loop_stop()
-            self._drain()
-            self._flush(final=True)
-            done.set()  # the alarm thread finishes what is queued, then stops
+            while self.queue:
+                self._drain()
+            self.ingester.evaluate()
+            self._hand_over(rollups=True)
+            writing.set()  # the writer stores what is queued, then stops
+            done.set()  # so does the alarm thread
+            writer_thread.join(120)
             alarm_thread.join(60)
-            alarms_done.set()  # so does the follow-up thread, after the last alarm
+            alarms_done.set()  # and the follow-up thread, after the last alarm
             follow_up_thread.join(60)
             client.disconnect()
             self._log()
         return self.stats
+
+    DRAIN_CHUNK = 1000  # messages checked between two rule evaluations
 
     def _drain(self) -> None:
         queue = self.queue
         submit = self.ingester.submit_topic
         rejected = self.stats.rejected
         n = 0
-        while queue and n < self.max_batch:
+        while queue and n < self.DRAIN_CHUNK:
             topic, payload = queue.popleft()
             reason = submit(topic, payload)
             if reason:
@@ -334,21 +348,57 @@ class MqttIngest:
             n += 1
         self.stats.received += n
 
-    def _flush(self, *, final: bool = False) -> bool:
-        now = time.monotonic()
-        rollups = final or now - self.last_rollup >= self.rollup_every
-        try:
-            result = self.ingester.flush(rollups=rollups)
-        except DatabaseError:
-            self.stats.db_errors += 1
-            logger.exception("flush failed; retrying with back-off")
-            close_old_connections()
-            return False
-        self.stats.flushes += 1
+    # --- writer thread ----------------------------------------------------------------------
+    def unwritten_rows(self) -> int:
+        return sum(len(b.rows) for b in list(self.batches))
+
+    def _hand_over(self, *, rollups: bool) -> None:
+        batch = self.ingester.take(rollups=rollups)
         if rollups:
-            self.last_rollup = now
-        self.stats.readings += result.readings
-        return True
+            self.last_rollup = time.monotonic()
+        if batch:
+            self.batches.append(batch)
+            self.batches_ready.set()
+
+    def _write_loop(self, done: threading.Event) -> None:
+        """Stores the batches the main loop hands over, on its own thread and connection, so
+        that checking messages and evaluating rules never wait for the database. Batches
+        queued while a write ran go out together; a failed write is retried with back-off
+        (at most three times once the ingester is stopping)."""
+        from django.db import connection
+
+        from anju.facilities.ingest import write_batch
+
+        batches = self.batches
+        backoff, failures = 0.5, 0
+        try:
+            while not (done.is_set() and not batches):
+                if not batches:
+                    self.batches_ready.wait(0.05)
+                    self.batches_ready.clear()
+                    continue
+                batch = batches.popleft()
+                while batches and len(batch.rows) < self.max_batch * 5:
+                    batch.merge(batches.popleft())
+                try:
+                    write_batch(batch)
+                except DatabaseError:
+                    batches.appendleft(batch)
+                    self.stats.db_errors += 1
+                    failures += 1
+                    logger.exception("telemetry write failed; retrying with back-off")
+                    close_old_connections()
+                    if done.is_set() and failures >= 3:
+                        logger.error("stopping: %d readings not stored", self.unwritten_rows())
+                        return
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff, failures = 0.5, 0
+                self.stats.flushes += 1
+                self.stats.readings += len(batch.rows)
+        finally:
+            connection.close()
 
     def _log(self) -> None:
         s = self.stats
