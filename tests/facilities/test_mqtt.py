@@ -332,3 +332,94 @@ def test_with_a_broker_the_work_order_is_queued_for_a_worker(kit, redis_broker):
 
     assert ServiceRequest.objects.filter(title__contains=alarm.message[:20]).count() == 1
     assert services.alarm_follow_up_queued(10**9) is False
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 127, n >> 7
+        out.append(byte | (128 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _publish_packet(topic: str, payload: bytes, *, qos: int, mid: int, props: bytes) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic.encode()
+    if qos:
+        body += mid.to_bytes(2, "big")
+    body += _varint(len(props)) + props + payload
+    return bytes([0x30 | qos << 1]) + _varint(len(body)) + body
+
+
+def test_batch_client_reads_packets_split_anywhere_and_acknowledges_each_once():
+    # given: MQTT 5 PUBLISH packets (QoS 0 and 1, with properties, one past 127 bytes)
+    from anju.facilities.mqtt_client import BatchClient
+
+    client = BatchClient(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    got = []
+    client.on_publish_fast = lambda topic, payload: got.append((topic, payload))
+    sent = [
+        ("anju/A/lift-1/telemetry", b'{"a": 1}', 1, 7, b"\x01\x01"),
+        ("anju/A/lift-2/telemetry", b"x" * 300, 1, 65535, b""),
+        ("anju/B/pump/telemetry", b"{}", 0, 0, b"\x02\x00\x00\x00\x3c"),
+    ]
+    stream = b"".join(
+        _publish_packet(t, p, qos=q, mid=m, props=props) for t, p, q, m, props in sent
+    )
+    for split in range(1, len(stream)):
+        got.clear()
+        buf, acks = bytearray(), bytearray()
+        # when: the bytes arrive in two reads, cut at every possible place
+        for piece in (stream[:split], stream[split:]):
+            buf += piece
+            rc, used = client._handle_buffer(buf, acks)
+            assert rc == 0
+            del buf[:used]
+        # then: every message once, in order, and one PUBACK per QoS 1 message
+        assert got == [(t, p) for t, p, *_ in sent]
+        assert not buf
+        assert bytes(acks) == b"\x40\x02\x00\x07" + b"\x40\x02\xff\xff"
+
+
+def test_batch_client_refuses_a_packet_whose_topic_runs_past_its_end():
+    from anju.facilities.mqtt_client import BatchClient
+
+    client = BatchClient(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.on_publish_fast = lambda topic, payload: pytest.fail("nothing is delivered")
+    broken = bytes([0x32, 4]) + (200).to_bytes(2, "big") + b"ab"
+    rc, used = client._handle_buffer(bytearray(broken), bytearray())
+    assert rc == mqtt.MQTT_ERR_PROTOCOL
+    assert used == len(broken)
+
+
+def test_batch_client_publishes_with_qos_1_through_the_broker():
+    # given: the client the simulator publishes with, and a plain paho subscriber
+    from anju.facilities.mqtt import Broker, client_for
+
+    topic = f"anju/test/{uuid.uuid4().hex[:8]}/telemetry"
+    received = []
+    ready = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub.on_message = lambda c, u, m: received.append(m.payload)
+    sub.on_subscribe = lambda *a: ready.set()
+    sub.connect(*BROKER)
+    sub.subscribe(topic, qos=1)
+    sub.loop_start()
+    assert ready.wait(5)
+    pub = client_for(Broker(), f"test-pub-{uuid.uuid4().hex[:8]}")
+    pub.connect(*BROKER)
+    pub.loop_start()
+    try:
+        # when: it publishes 200 messages with QoS 1
+        infos = [pub.publish(topic, f"m{i}".encode(), qos=1) for i in range(200)]
+        # then: the broker acknowledged each (paho's own PUBACK handling) and all arrived
+        for info in infos:
+            info.wait_for_publish(timeout=5)
+            assert info.is_published()
+        assert wait_for(lambda: len(received) == 200)
+        assert received == [f"m{i}".encode() for i in range(200)]
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        sub.loop_stop()
+        sub.disconnect()
