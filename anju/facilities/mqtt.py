@@ -278,8 +278,9 @@ class MqttIngest:
             properties=connect_properties(persistent=self.persistent),
         )
         client.loop_start()
-        # Four threads share the GIL (network, ingest, alarms, follow-ups); the alarm thread
-        # makes many short database round trips and would wait 5 ms for the GIL after each.
+        # Five threads share the GIL (network, ingest, writer, alarms, follow-ups); the alarm
+        # thread makes many short database round trips and would wait 5 ms for the GIL after
+        # each.
         sys.setswitchinterval(0.0005)
         done = threading.Event()
         alarms_done = threading.Event()
