@@ -287,22 +287,17 @@ def redis_broker(settings):
         pytest.fail("Redis is not reachable on 127.0.0.1:6379; start it, or set ANJU_SKIP_REDIS=1")
     server.flushdb()
     before = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    # Celery keeps its broker connections in pools made on first use: set them aside (never
+    # close them, other tests' tasks use them) so that this test's tasks open a connection to
+    # the broker configured here, and put them back afterwards.
+    pools = app._pool, app.amqp._producer_pool
+    app._pool = app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(broker_url=url, task_always_eager=False)
-    _reset_pool(app)
     yield server
     app.conf.update(before)
-    _reset_pool(app)
+    app._pool, app.amqp._producer_pool = pools
     server.flushdb()
-
-
-def _reset_pool(app):
-    """Celery keeps its broker connections in a pool made on first use: drop it, so the
-    next task opens a connection to the broker configured now."""
-    pool, app._pool = app._pool, None
-    app.amqp._producer_pool = None
-    if pool is not None:
-        pool.force_close_all()
 
 
 def test_with_a_broker_the_work_order_is_queued_for_a_worker(kit, redis_broker):
