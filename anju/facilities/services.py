@@ -932,6 +932,10 @@ def alarm_follow_up(alarm: Alarm) -> None:
         _alarm_notify(alarm, alarm.device, engineers=engineers)
 
 
+# What following an alarm up reads of it: its rule, and its device's place and equipment.
+_FOLLOW_UP_RELATED = ("rule", "device__community", "device__equipment", "device__building")
+
+
 def alarm_follow_up_queued(alarm_id: int) -> bool:
     """A recorded alarm's follow-up, run by a worker (the ingester queues it when a broker is
     configured). The alarm row is locked, so a request raised meanwhile by the missed
@@ -939,7 +943,7 @@ def alarm_follow_up_queued(alarm_id: int) -> bool:
     with transaction.atomic():
         alarm = (
             Alarm.objects.select_for_update(of=("self",))
-            .select_related("rule", "device__community", "device__equipment", "device__building")
+            .select_related(*_FOLLOW_UP_RELATED)
             .filter(pk=alarm_id)
             .first()
         )
@@ -961,7 +965,7 @@ def alarm_follow_up_missed(*, now: datetime | None = None, grace_s: int = 120) -
             created_at__lt=now - timedelta(seconds=grace_s),
             created_at__gt=now - timedelta(days=1),
         )
-        .select_related("rule", "device__community", "device__equipment", "device__building")
+        .select_related(*_FOLLOW_UP_RELATED)
         .order_by("pk")[:100]
     )
     done = 0
