@@ -424,11 +424,6 @@ class ServiceRequest(TimeStampedModel):
             models.Index(fields=["company", "state", "-created_at"]),
             models.Index(fields=["assignee", "state"]),
             models.Index(
-                fields=["next_escalation_at", "id"],
-                name="sr_next_escalation",
-                condition=Q(next_escalation_at__isnull=False),
-            ),
-            models.Index(
                 fields=["auto_close_at"],
                 name="sr_auto_close",
                 condition=Q(auto_close_at__isnull=False),
@@ -472,6 +467,30 @@ class ServiceRequest(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.state not in ("resolved", "closed", "cancelled")
+
+
+class EscalationDue(models.Model):
+    """When an open request's next escalation step falls due: a narrow copy of
+    ``ServiceRequest.next_escalation_at``, which the minute sweep reads through its index.
+
+    Database triggers (migration 0004) keep it: a row appears, moves or goes whenever a
+    request's ``next_escalation_at`` is written, by any code path. The due time is not indexed
+    on the request itself, so the sweep's claim — the UPDATE of a request's escalation step —
+    changes no indexed column there and PostgreSQL can make it a HOT update, instead of
+    inserting into every one of the request table's indexes. The claim was most of the
+    sweep's database time. A migration that rebuilds the request table on SQLite drops the
+    triggers: it has to create them again (``escalation_due_triggers``)."""
+
+    request = models.OneToOneField(
+        ServiceRequest, primary_key=True, on_delete=models.CASCADE, related_name="escalation_due"
+    )
+    due_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at", "request"], name="sr_escalation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class RequestEvent(models.Model):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from anju.core.errors import Conflict, Forbidden, Invalid, NotFound
 from anju.servicedesk import services
 from anju.servicedesk.choices import HoldReason
-from anju.servicedesk.models import RequestEvent, ReturnVisit, ServiceRequest
+from anju.servicedesk.models import EscalationDue, RequestEvent, ReturnVisit, ServiceRequest
 from anju.servicedesk.sweep import sla_sweep
 from tests.servicedesk.conftest import MONDAY_9AM, as_, staff, submit
 
@@ -119,6 +119,9 @@ def check_invariants(request: ServiceRequest, transitions: int, before: ServiceR
     assert (request.state == "on_hold") == (request.paused_at is not None)
     if request.state in ("on_hold", "resolved", "closed", "cancelled"):
         assert request.next_escalation_at is None, request.state
+    # the sweep's due index agrees with the request (the triggers kept it, whatever wrote)
+    due = EscalationDue.objects.filter(request=request).values_list("due_at", flat=True)
+    assert list(due) == ([request.next_escalation_at] if request.next_escalation_at else [])
     # a complete timeline: one event per transition, chained, ending in the current state
     changes = list(
         RequestEvent.objects.filter(request=request, kind__in=TRANSITION_KINDS)

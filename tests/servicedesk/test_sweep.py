@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from anju.core.choices import Role
 from anju.notifications.models import Notification
 from anju.servicedesk import services
-from anju.servicedesk.models import EscalationLevel, RequestEvent
+from anju.servicedesk.models import EscalationDue, EscalationLevel, RequestEvent, ServiceRequest
 from anju.servicedesk.sweep import sla_sweep
 from tests.factories import DepartmentFactory, StaffFactory, UserFactory
 from tests.servicedesk.conftest import MONDAY_9AM, as_, new_request_in, step, submit
@@ -195,3 +196,66 @@ def test_a_reopened_request_does_not_repeat_fired_levels(chain, category):
     after = escalations(request)
     assert len(after) == len(set(after)) == 4
     assert after[: len(fired)] == fired
+
+
+def due_times() -> dict[int, object]:
+    return dict(EscalationDue.objects.values_list("request_id", "due_at"))
+
+
+def test_the_due_index_follows_every_write_of_the_due_time(desk, category):
+    """The triggers keep ``EscalationDue`` equal to the requests' ``next_escalation_at``,
+    whether a service, a queryset update, a bulk insert or raw SQL writes it."""
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        # given a submitted request: it has a due time, and the index has it
+        request = submit(desk, category)
+        assert request.next_escalation_at is not None
+        assert due_times() == {request.pk: request.next_escalation_at}
+        # when a queryset update moves it, and another clears it
+        later = request.next_escalation_at + timedelta(hours=1)
+        ServiceRequest.objects.filter(pk=request.pk).update(next_escalation_at=later)
+        assert due_times() == {request.pk: later}
+        ServiceRequest.objects.filter(pk=request.pk).update(title="改了标题")  # not the due time
+        assert due_times() == {request.pk: later}
+        ServiceRequest.objects.filter(pk=request.pk).update(next_escalation_at=None)
+        assert due_times() == {}
+        # when raw SQL sets it again, and a bulk insert adds copies
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ServiceRequest._meta.db_table} SET next_escalation_at = %s WHERE id = %s",
+                [later, request.pk],
+            )
+        assert due_times() == {request.pk: later}
+        copies = []
+        for n, due in enumerate((later, None, later + timedelta(minutes=5))):
+            copy = ServiceRequest.objects.get(pk=request.pk)
+            copy.pk, copy.number, copy.next_escalation_at = None, f"BULK-{n}", due
+            copies.append(copy)
+        created = ServiceRequest.objects.bulk_create(copies)
+        expected = {
+            request.pk: later,
+            created[0].pk: later,
+            created[2].pk: copies[2].next_escalation_at,
+        }
+        assert due_times() == expected
+        # when the request is cancelled its due time goes, and deleting a request takes its row
+        services.request_cancel(scope=as_(desk, "resident_a"), request=request, note="不需要了")
+        del expected[request.pk]
+        assert due_times() == expected
+        ServiceRequest.objects.filter(pk=created[0].pk).delete()
+        del expected[created[0].pk]
+        assert due_times() == expected
+
+
+def test_the_sweep_reads_due_rows_from_the_index_in_batches(chain, category):
+    """Requests due at the same moment are read across batch boundaries, each once."""
+    with time_machine.travel(MONDAY_9AM, tick=False) as clock:
+        requests = [submit(chain, category, description=f"厨房水管漏水{n}") for n in range(7)]
+        first_due = min(r.next_escalation_at for r in requests)
+        clock.move_to(first_due + timedelta(seconds=1))
+        totals = sla_sweep(batch=2)
+        assert totals["due"] == totals["claimed"] == 7
+        for request in requests:
+            request.refresh_from_db()
+            assert request.escalation_step >= 1
+            assert due_times().get(request.pk) == request.next_escalation_at
+        assert sla_sweep(batch=2)["due"] == 0
