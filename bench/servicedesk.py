@@ -752,6 +752,9 @@ def child_sweep(rows: int, due_share: float) -> dict:
     from django.urls import reverse
 
     reverse("servicedesk:request_detail", args=[1])  # a worker has its URLs loaded
+    from anju.notifications.tasks import send_deliveries
+
+    send_deliveries.delay([])  # and has queued tasks before (broker connection, kombu loaded)
 
     from django.conf import settings
 

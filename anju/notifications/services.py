@@ -118,7 +118,8 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
             column = [model_field.get_default()] * len(rows)
         if isinstance(model_field, models.JSONField):
             column = [json.dumps(v, cls=model_field.encoder) for v in column]
-        else:  # lazy translations are strings to the database
+        elif isinstance(model_field, (models.CharField, models.TextField)):
+            # lazy translations are strings to the database
             column = [str(v) if isinstance(v, Promise) else v for v in column]
         columns.append(connection.ops.quote_name(model_field.column))
         casts.append(f"%s::{model_field.db_type(connection)}[]")

@@ -261,7 +261,8 @@ class ServiceRequest(TimeStampedModel):
     # Indexes are what an insert, and every change of an open request, pays for: foreign keys
     # are indexed through the composite indexes that start with them (see Meta.indexes), and
     # those only looked up when a category, building, department, SLA policy, calendar or
-    # user is deleted (rare, and a scan then) have none.
+    # user is deleted (rare, and a scan then) have none. The next escalation's due time is
+    # indexed in EscalationDue, not here, so that the sweep's update of a request is HOT.
     company = models.ForeignKey(
         "estates.Company",
         on_delete=models.PROTECT,

@@ -87,7 +87,9 @@ def _plan_claims(rows, now: datetime) -> list[Claim]:
     return claims
 
 
-def _claim_postgres(claims: list[Claim], now: datetime) -> dict[int, Claimed]:
+def _claim_postgres(
+    claims: list[Claim], now: datetime, recipients: _Recipients
+) -> dict[int, Claimed]:
     sql = """
         UPDATE servicedesk_servicerequest AS sr
            SET escalation_step = v.new_step, next_escalation_at = v.next_at,
@@ -116,10 +118,8 @@ def _claim_postgres(claims: list[Claim], now: datetime) -> dict[int, Claimed]:
     # The rows as they are now (locked by this transaction until it commits): what the
     # timeline and the messages need, without reading the requests again.
     claimed = [Claimed(*row) for row in rows]
-    communities = Community.objects.in_bulk({r.community_id for r in claimed})
-    assignees = Staff.objects.select_related("user").in_bulk(
-        {r.assignee_id for r in claimed if r.assignee_id}
-    )
+    communities = recipients.communities({r.community_id for r in claimed})
+    assignees = recipients.assignees({r.assignee_id for r in claimed if r.assignee_id})
     for request in claimed:
         request.community = communities[request.community_id]
         request.assignee = assignees.get(request.assignee_id)
@@ -149,7 +149,7 @@ class Claimed:
         return self.id
 
 
-def _claim_rowwise(claims: list[Claim], now: datetime) -> dict:
+def _claim_rowwise(claims: list[Claim], now: datetime, recipients: _Recipients) -> dict:
     won = set()
     for c in claims:
         updated = ServiceRequest.objects.filter(pk=c.id, escalation_step=c.old_step).update(
@@ -172,13 +172,30 @@ def _claim_rowwise(claims: list[Claim], now: datetime) -> dict:
 class _Recipients:
     """Who to tell for each escalation target. A company's supervisors, managers and admins
     are read once per sweep (one query) and matched in memory: a sweep touches hundreds of
-    (community, department) pairs, and a query each cost more than the rest of the sweep."""
+    (community, department) pairs, and a query each cost more than the rest of the sweep.
+    So are the communities and assignees of the claimed requests, which the messages name."""
 
     ROLES = (Role.SUPERVISOR, Role.COMMUNITY_MANAGER, Role.COMPANY_ADMIN)
 
     def __init__(self):
         self.staff: dict[int, list[tuple]] = {}
         self.cache: dict[tuple, list] = {}
+        self._communities: dict[int, Community] = {}
+        self._assignees: dict[int, Staff] = {}
+
+    def communities(self, ids: set[int]) -> dict[int, Community]:
+        """The communities of claimed requests, each read once per sweep."""
+        missing = ids - self._communities.keys()
+        if missing:
+            self._communities.update(Community.objects.in_bulk(missing))
+        return self._communities
+
+    def assignees(self, ids: set[int]) -> dict[int, Staff]:
+        """The assignees of claimed requests with their users, each read once per sweep."""
+        missing = ids - self._assignees.keys()
+        if missing:
+            self._assignees.update(Staff.objects.select_related("user").in_bulk(missing))
+        return self._assignees
 
     def _company(self, company_id: int) -> list[tuple]:
         """(user, role, department id, community ids) of the company's active senior staff."""
@@ -276,7 +293,7 @@ def _sweep(now: datetime, batch: int, max_batches: int, part: tuple[int, int] | 
         totals["due"] += len(rows)
         claims = _plan_claims(rows, now)
         with transaction.atomic():
-            won = (_claim_postgres if postgres else _claim_rowwise)(claims, now)
+            won = (_claim_postgres if postgres else _claim_rowwise)(claims, now, recipients)
             mine = [c for c in claims if c.id in won]
             totals["claimed"] += len(mine)
             _record(mine, won, now, recipients, totals)
