@@ -149,7 +149,7 @@ class Claimed:
         return self.id
 
 
-def _claim_rowwise(claims: list[Claim], now: datetime, recipients: _Recipients) -> dict:
+def _claim_rowwise(claims: list[Claim], now: datetime) -> dict:
     won = set()
     for c in claims:
         updated = ServiceRequest.objects.filter(pk=c.id, escalation_step=c.old_step).update(
@@ -293,7 +293,10 @@ def _sweep(now: datetime, batch: int, max_batches: int, part: tuple[int, int] | 
         totals["due"] += len(rows)
         claims = _plan_claims(rows, now)
         with transaction.atomic():
-            won = (_claim_postgres if postgres else _claim_rowwise)(claims, now, recipients)
+            if postgres:
+                won = _claim_postgres(claims, now, recipients)
+            else:
+                won = _claim_rowwise(claims, now)
             mine = [c for c in claims if c.id in won]
             totals["claimed"] += len(mine)
             _record(mine, won, now, recipients, totals)
@@ -342,9 +345,8 @@ def _due_postgres(now: datetime, batch: int, part, last) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, batch])
         rows = [dict(zip(_DUE_KEYS, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:  # jsonb comes back as text (Django leaves parsing to JSONField)
-        if isinstance(row["escalation_plan"], str):
-            row["escalation_plan"] = json.loads(row["escalation_plan"])
+    for row in rows:  # Django reads jsonb as text and leaves the parsing to JSONField
+        row["escalation_plan"] = json.loads(row["escalation_plan"])
     return rows
 
 
