@@ -15,6 +15,8 @@ resident_patterns = (
 )
 
 urlpatterns = [
+    # The API first: it takes the most requests, and the resolver tries patterns in order.
+    path("api/", api.urls),
     path("", web.home, name="home"),
     path("login/", web.LoginView.as_view(), name="login"),
     path("logout/", web.auth_views.LogoutView.as_view(), name="logout"),
@@ -32,5 +34,4 @@ urlpatterns = [
     path("", include("anju.assistant.urls")),
     path("", include("anju.analytics.urls")),
     path("m/", include(resident_patterns)),
-    path("api/", api.urls),
 ]

@@ -82,3 +82,27 @@ def test_insert_rows_returns_the_ids_of_its_rows_in_order(world, n):
     assert [stored[pk]["i"] for pk in ids] == list(range(n))
     # and the table's sequence moved past them: the next ORM insert does not collide
     assert Delivery.objects.create(channel="sms", event="e", recipient="x").pk not in ids
+
+
+@pytest.mark.parametrize("with_pk", [False, True])
+def test_insert_stores_what_the_instance_holds(world, with_pk):
+    from anju.core.sql import insert
+
+    delivery = Delivery(
+        channel="webhook",
+        event="request.submitted",
+        recipient="http://example.invalid/hook",
+        payload={"number": "GD1", "items": [1, "二"], "ok": True},
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    if with_pk:
+        delivery.pk = (
+            Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        ) + 1000
+    assert insert(delivery) is delivery
+    assert delivery.pk is not None
+    assert delivery._state.adding is False and delivery._state.db == "default"
+    assert delivery.created_at is not None  # auto_now_add, as save() sets it
+    stored = Delivery.objects.get(pk=delivery.pk)
+    assert _values(stored) == _values(delivery)
+    assert stored.payload["items"] == [1, "二"]

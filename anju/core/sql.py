@@ -1,4 +1,4 @@
-"""Hot-path reads without the ORM's query compilation.
+"""Hot-path reads and inserts without the ORM's query compilation.
 
 Compiling a queryset costs more than running it: on the request submission path a
 ``filter(...).first()`` spent about four times as long in Python building its SQL as the
@@ -6,7 +6,10 @@ database spent answering. ``fetch`` reads model instances (and ``select_related`
 foreign keys) through SQL built once per shape, converting column values the way the ORM does
 (JSON, SQLite's dates and booleans), so the instances are the ones a queryset would return.
 
-Use it only where a request runs the same small query on every call; everywhere else the
+``insert`` writes a new instance the same way: its SQL is built once per model instead of
+compiled on every save.
+
+Use them only where a request runs the same small query on every call; everywhere else the
 ORM is the clearer tool.
 """
 
@@ -129,3 +132,44 @@ def fetch_first(model: type[models.Model], where: str, params: Sequence = (), **
 def placeholders(values: Sequence) -> str:
     """``%s, %s, …`` for an ``IN (…)`` list (an empty list matches nothing: ``NULL``)."""
     return ", ".join(["%s"] * len(values)) or "NULL"
+
+
+@functools.cache
+def _insert_shape(alias: str, model: type[models.Model], with_pk: bool) -> tuple[str, list] | None:
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    fields = [
+        f for f in model._meta.concrete_fields if not f.generated and (with_pk or not f.primary_key)
+    ]
+    if any(f.has_db_default() for f in fields):
+        return None  # the ORM knows when to leave a column to the database
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if not with_pk:
+        sql += f" RETURNING {qn(model._meta.pk.column)}"
+    return sql, fields
+
+
+def insert(obj: models.Model, *, using: str = "default") -> models.Model:
+    """Insert the new instance ``obj`` as ``save(force_insert=True)`` would (``auto_now``
+    fields set, the primary key read back when it was not given), with SQL built once per
+    model. No ``pre_save``/``post_save`` signals are sent: use it for models nobody listens
+    to. Models with database defaults, and databases that cannot return the new key from an
+    insert, go through ``save``."""
+    connection = connections[using]
+    with_pk = obj.pk is not None
+    shape = _insert_shape(using, type(obj), with_pk)
+    if shape is None or not (with_pk or connection.features.can_return_columns_from_insert):
+        obj.save(force_insert=True, using=using)
+        return obj
+    sql, fields = shape
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if not with_pk:
+            obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = using
+    return obj

@@ -3,6 +3,7 @@ SMS and webhook deliveries, which a task sends after the transaction commits."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from anju.core.sql import fetch
 from anju.notifications.models import (
     Channel,
     Delivery,
@@ -90,6 +92,27 @@ def notify_many(
     return _queue(deliveries, send=send)
 
 
+@functools.cache
+def _row_shape(model: type[models.Model]) -> tuple[str, str, list[tuple]]:
+    """The table, primary key and (field, attname, kind, column, array cast) of the columns
+    ``insert_rows`` writes, worked out once per model (PostgreSQL only)."""
+    qn = connection.ops.quote_name
+    shape = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.generated:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            kind = "now"
+        elif isinstance(f, models.JSONField):
+            kind = "json"
+        elif isinstance(f, (models.CharField, models.TextField)):
+            kind = "text"
+        else:
+            kind = ""
+        shape.append((f, f.attname, kind, qn(f.column), f"%s::{f.db_type(connection)}[]"))
+    return qn(model._meta.db_table), qn(model._meta.pk.column), shape
+
+
 def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = False) -> list[int]:
     """Insert ``rows`` of ``model`` (attribute name → value; the other fields take their
     defaults, ``auto_now`` fields the time of the call) and, with ``ids``, return their new
@@ -104,29 +127,25 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
         return [obj.pk for obj in created]
     now = timezone.now()
     given = set().union(*(row.keys() for row in rows))
+    table, pk, shape = _row_shape(model)
     columns, casts, values = [], [], []
-    for model_field in model._meta.concrete_fields:
-        if model_field.primary_key or model_field.generated:
-            continue
-        name = model_field.attname
-        if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+    for model_field, name, kind, column_name, cast in shape:
+        if kind == "now":
             column = [now] * len(rows)  # as save() would, whatever the row says
         elif name in given:
             default = model_field.get_default()
             column = [row.get(name, default) for row in rows]
         else:
             column = [model_field.get_default()] * len(rows)
-        if isinstance(model_field, models.JSONField):
+        if kind == "json":
             column = [json.dumps(v, cls=model_field.encoder) for v in column]
-        elif isinstance(model_field, (models.CharField, models.TextField)):
+        elif kind == "text":
             # lazy translations are strings to the database
             column = [str(v) if isinstance(v, Promise) else v for v in column]
-        columns.append(connection.ops.quote_name(model_field.column))
-        casts.append(f"%s::{model_field.db_type(connection)}[]")
+        columns.append(column_name)
+        casts.append(cast)
         values.append(column)
-    table = connection.ops.quote_name(model._meta.db_table)
     insert = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(casts)})"
-    pk = connection.ops.quote_name(model._meta.pk.column)
     new_ids: list[int] = []
     with connection.cursor() as cursor:
         if len(rows) < 100:  # one statement beats the round trips of a COPY
@@ -149,9 +168,8 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, ids: bool = Fals
 def webhook_emit(*, company_id: int, event: str, payload: dict, send: bool = True) -> list[int]:
     """Queue a signed POST of ``payload`` to every active endpoint of the company that wants it
     (``send`` as for ``notify_many``)."""
-    endpoints = WebhookEndpoint.objects.raw(  # every request event asks: no ORM compilation
-        f"SELECT * FROM {WebhookEndpoint._meta.db_table} WHERE company_id = %s AND is_active = %s",
-        [company_id, True],
+    endpoints = fetch(  # every request event asks: no ORM compilation
+        WebhookEndpoint, "b.company_id = %s AND b.is_active = %s", [company_id, True]
     )
     deliveries = [
         {
