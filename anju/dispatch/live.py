@@ -87,8 +87,12 @@ class Plane:
         return x, y
 
     def building(self, building: Building) -> tuple[float, float]:
-        ox, oy = self.origin.get(building.community_id, (0.0, 0.0))
-        return ox + building.site_x / 1000.0, oy + building.site_y / 1000.0
+        return self.site(building.community_id, building.site_x, building.site_y)
+
+    def site(self, community_id: int, site_x, site_y) -> tuple[float, float]:
+        """A site-plan point (metres from the community's reference) in kilometres."""
+        ox, oy = self.origin.get(community_id, (0.0, 0.0))
+        return ox + (site_x or 0) / 1000.0, oy + (site_y or 0) / 1000.0
 
     def point(self, lat, lon) -> tuple[float, float]:
         return self._latlon(lat, lon)
@@ -155,13 +159,15 @@ def snapshot(
         a.staff_id: a
         for a in Availability.objects.filter(staff_id__in=ids).select_related("building")
     }
-    open_work: dict[int, list[ServiceRequest]] = {i: [] for i in ids}
-    for r in (
+    # Open work and last places as plain columns: a busy technician's queue can be long, and
+    # whole request rows (57 columns, three joins) cost far more to build than the engine needs.
+    open_work: dict[int, list[tuple]] = {i: [] for i in ids}
+    for row in (
         ServiceRequest.objects.filter(assignee_id__in=ids, state__in=(*WORKING_STATES,))
-        .select_related("building", "category", "room__building")
         .order_by("assigned_at", "id")
+        .values_list("assignee_id", "state", "started_at", *_JOB_COLUMNS)
     ):
-        open_work[r.assignee_id].append(r)
+        open_work[row[0]].append(row)
     last_place = dict(
         ServiceRequest.objects.filter(assignee_id__in=ids, building__isnull=False)
         .values("assignee_id")
@@ -169,9 +175,11 @@ def snapshot(
         .values_list("assignee_id", "last")
     )
     last_buildings = {
-        r.assignee_id: r.building
-        for r in ServiceRequest.objects.filter(pk__in=last_place.values()).select_related(
-            "building"
+        assignee_id: plane.site(community_id, site_x, site_y)
+        for assignee_id, community_id, site_x, site_y in ServiceRequest.objects.filter(
+            pk__in=last_place.values()
+        ).values_list(
+            "assignee_id", "building__community_id", "building__site_x", "building__site_y"
         )
     }
     t_now = minutes(now)
@@ -182,17 +190,17 @@ def snapshot(
             x, y = plane.building(avail.building)
         elif avail is not None and avail.latitude is not None:
             x, y = plane.point(avail.latitude, avail.longitude)
-        elif s.pk in last_buildings and last_buildings[s.pk] is not None:
-            x, y = plane.building(last_buildings[s.pk])
+        elif s.pk in last_buildings:
+            x, y = last_buildings[s.pk]
         else:
             x, y = plane.origin.get(community.pk, (0.0, 0.0))
         free_at = t_now
         queue = []
         current = None
-        for r in open_work[s.pk]:
-            job = job_for(r, plane)
-            if r.state == State.IN_PROGRESS and r.started_at:
-                free_at = max(free_at, minutes(r.started_at) + job.service)
+        for _assignee, state, started_at, *columns in open_work[s.pk]:
+            job = _job(plane, *columns)
+            if state == State.IN_PROGRESS and started_at:
+                free_at = max(free_at, minutes(started_at) + job.service)
                 x, y = job.x, job.y
                 current = job
             else:
@@ -219,25 +227,78 @@ def snapshot(
 
 def job_for(request: ServiceRequest, plane: Plane) -> Job:
     building = request.building or (request.room.building if request.room_id else None)
-    if building is not None:
-        x, y = plane.building(building)
-    else:
-        x, y = plane.origin.get(request.community_id, (0.0, 0.0))
     category = request.category
-    # A category without a skill goes to its department (收费争议 → 财务).
-    skill = category.default_skill or (
-        f"dept:{category.default_department}" if category.default_department else ""
+    return _job(
+        plane,
+        request.pk,
+        request.community_id,
+        request.created_at,
+        request.priority,
+        request.respond_by,
+        category.code,
+        category.default_skill,
+        category.default_department,
+        building.community_id if building else None,
+        building.site_x if building else None,
+        building.site_y if building else None,
     )
+
+
+# What ``_job`` needs of a request, as ``values_list`` names (the request's own building first,
+# else its room's).
+_JOB_COLUMNS = (
+    "id",
+    "community_id",
+    "created_at",
+    "priority",
+    "respond_by",
+    "category__code",
+    "category__default_skill",
+    "category__default_department",
+    "building__community_id",
+    "building__site_x",
+    "building__site_y",
+    "room__building__community_id",
+    "room__building__site_x",
+    "room__building__site_y",
+)
+
+
+def _job(
+    plane: Plane,
+    pk,
+    community_id,
+    created_at,
+    priority,
+    respond_by,
+    code,
+    default_skill,
+    default_department,
+    b_community=None,
+    b_x=None,
+    b_y=None,
+    rb_community=None,
+    rb_x=None,
+    rb_y=None,
+) -> Job:
+    if b_community is None and rb_community is not None:
+        b_community, b_x, b_y = rb_community, rb_x, rb_y
+    if b_community is not None:
+        x, y = plane.site(b_community, b_x, b_y)
+    else:
+        x, y = plane.origin.get(community_id, (0.0, 0.0))
+    # A category without a skill goes to its department (收费争议 → 财务).
+    skill = default_skill or (f"dept:{default_department}" if default_department else "")
     return Job(
-        id=request.pk,
+        id=pk,
         skill=skill,
         x=x,
         y=y,
-        released=minutes(request.created_at),
-        priority=PRIORITY.get(request.priority, 2),
-        due=minutes(request.respond_by) if request.respond_by else None,
-        service=service_minutes(request.category.code),
-        zone=request.community_id,
+        released=minutes(created_at),
+        priority=PRIORITY.get(priority, 2),
+        due=minutes(respond_by) if respond_by else None,
+        service=service_minutes(code),
+        zone=community_id,
     )
 
 

@@ -99,6 +99,43 @@ def test_snapshot_builds_the_engine_view(crew):
     assert by_id[crew["sparky"].pk].skills == frozenset({"electrical"})
 
 
+def test_snapshot_reads_open_work_as_job_for_sees_the_requests(crew):
+    # given two requests with the plumber on shift: one waiting, one in progress at a building
+    world = crew["world"]
+    tech = crew["on"]
+    waiting, working = _submit(world), _submit(world, priority="urgent")
+    building = world.room_a101.building
+    ServiceRequest.objects.filter(pk=waiting.pk).update(
+        state="assigned", assignee=tech, assigned_at=timezone.now() - timedelta(minutes=5)
+    )
+    ServiceRequest.objects.filter(pk=working.pk).update(
+        state="in_progress",
+        assignee=tech,
+        assigned_at=timezone.now() - timedelta(minutes=9),
+        started_at=timezone.now() - timedelta(minutes=3),
+        room=None,
+        building=building,
+    )
+    # when the engine's view is built
+    snap = live.snapshot(world.community_a)
+    seen = next(t for t in snap.techs if t.id == tech.pk)
+    # then its jobs are what job_for makes of the whole requests
+    full = {
+        r.pk: live.job_for(r, snap.plane)
+        for r in ServiceRequest.objects.select_related(
+            "building", "category", "room__building"
+        ).filter(pk__in=[waiting.pk, working.pk])
+    }
+    assert seen.queue == [full[waiting.pk]]
+    assert seen.current == full[working.pk]
+    assert (
+        (seen.x, seen.y)
+        == (full[working.pk].x, full[working.pk].y)
+        == snap.plane.building(building)
+    )
+    assert seen.free_at > snap.now  # busy until the started job's expected end
+
+
 def test_snapshot_queries_do_not_grow_with_the_crew(crew, django_assert_num_queries):
     # given the queries a snapshot of three technicians costs
     world = crew["world"]
