@@ -92,7 +92,7 @@ class Plane:
     def site(self, community_id: int, site_x, site_y) -> tuple[float, float]:
         """A site-plan point (metres from the community's reference) in kilometres."""
         ox, oy = self.origin.get(community_id, (0.0, 0.0))
-        return ox + (site_x or 0) / 1000.0, oy + (site_y or 0) / 1000.0
+        return ox + site_x / 1000.0, oy + site_y / 1000.0
 
     def point(self, lat, lon) -> tuple[float, float]:
         return self._latlon(lat, lon)
@@ -198,7 +198,7 @@ def snapshot(
         queue = []
         current = None
         for _assignee, state, started_at, *columns in open_work[s.pk]:
-            job = _job(plane, *columns)
+            job = _job_from_row(plane, columns)
             if state == State.IN_PROGRESS and started_at:
                 free_at = max(free_at, minutes(started_at) + job.service)
                 x, y = job.x, job.y
@@ -238,14 +238,12 @@ def job_for(request: ServiceRequest, plane: Plane) -> Job:
         category.code,
         category.default_skill,
         category.default_department,
-        building.community_id if building else None,
-        building.site_x if building else None,
-        building.site_y if building else None,
+        plane.building(building) if building is not None else None,
     )
 
 
-# What ``_job`` needs of a request, as ``values_list`` names (the request's own building first,
-# else its room's).
+# What a snapshot reads of each open request, as ``values_list`` names: ``_job``'s arguments,
+# then the request's own building and its room's building (community, site x, site y).
 _JOB_COLUMNS = (
     "id",
     "community_id",
@@ -264,6 +262,18 @@ _JOB_COLUMNS = (
 )
 
 
+def _job_from_row(plane: Plane, row: tuple) -> Job:
+    """``job_for`` of a request read as ``_JOB_COLUMNS``."""
+    *fields, b_community, b_x, b_y, r_community, r_x, r_y = row
+    if b_community is not None:
+        where = plane.site(b_community, b_x, b_y)
+    elif r_community is not None:
+        where = plane.site(r_community, r_x, r_y)
+    else:
+        where = None
+    return _job(plane, *fields, where)
+
+
 def _job(
     plane: Plane,
     pk,
@@ -274,19 +284,9 @@ def _job(
     code,
     default_skill,
     default_department,
-    b_community=None,
-    b_x=None,
-    b_y=None,
-    rb_community=None,
-    rb_x=None,
-    rb_y=None,
+    where: tuple[float, float] | None,
 ) -> Job:
-    if b_community is None and rb_community is not None:
-        b_community, b_x, b_y = rb_community, rb_x, rb_y
-    if b_community is not None:
-        x, y = plane.site(b_community, b_x, b_y)
-    else:
-        x, y = plane.origin.get(community_id, (0.0, 0.0))
+    x, y = where if where is not None else plane.origin.get(community_id, (0.0, 0.0))
     # A category without a skill goes to its department (收费争议 → 财务).
     skill = default_skill or (f"dept:{default_department}" if default_department else "")
     return Job(
